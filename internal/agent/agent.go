@@ -1,0 +1,143 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/surgeload/surge/internal/engine"
+	"github.com/surgeload/surge/internal/metrics"
+	surgehttp "github.com/surgeload/surge/internal/protocol/http"
+	"github.com/surgeload/surge/internal/scenario"
+	"github.com/surgeload/surge/internal/workload"
+)
+
+// Segment is the work an agent is given.
+type Segment struct {
+	Plan     scenario.Plan // this agent's share of the load
+	Start    time.Time     // common start time of every segment
+	Interval time.Duration // snapshot interval
+}
+
+// An Agent runs segments. Run is called once per run; emit is called from
+// one goroutine, once per interval, in order, and once more for the last,
+// partial interval. Adjust may be called concurrently with Run.
+type Agent interface {
+	Run(ctx context.Context, seg Segment, emit func(metrics.Snapshot)) error
+	Adjust(v float64)
+	Name() string
+}
+
+// Local runs segments in this process.
+type Local struct {
+	mu      sync.Mutex
+	eng     *engine.Engine // set while Run runs
+	pending *float64       // an adjustment made before the engine started
+}
+
+// NewLocal returns an in-process agent.
+func NewLocal() *Local { return &Local{} }
+
+var _ Agent = (*Local)(nil)
+
+// Name implements Agent.
+func (a *Local) Name() string { return "local" }
+
+// Adjust implements Agent: the new rate or VU count for this segment.
+func (a *Local) Adjust(v float64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.eng == nil {
+		a.pending = &v
+		return
+	}
+	a.eng.Adjust(v)
+}
+
+// Run implements Agent.
+func (a *Local) Run(ctx context.Context, seg Segment, emit func(metrics.Snapshot)) error {
+	prog, err := workload.Compile(seg.Plan)
+	if err != nil {
+		return fmt.Errorf("compiling plan: %w", err)
+	}
+	l := seg.Plan.Load
+	maxVUs := l.MaxVUs
+	if l.Model == engine.Open && maxVUs == 0 {
+		maxVUs = engine.DefaultMaxVUs(l.Profile().Peak(), seg.Plan.Timeout)
+	}
+	idle := int(l.Profile().Peak())
+	if l.Model == engine.Open {
+		idle = maxVUs
+	}
+	client := surgehttp.NewClient(surgehttp.Options{IdleConnsPerHost: max(idle, 1), Insecure: seg.Plan.Insecure})
+	defer client.Close()
+	rec := metrics.NewRecorder(seg.Start, prog.Endpoints(), prog.Checks())
+	eng, err := engine.New(engine.Config{
+		Model: l.Model, Profile: l.Profile(), MaxVUs: maxVUs, Iterations: l.Iterations,
+		Timeout: seg.Plan.Timeout, MaxDuration: scenario.DefaultBudgetDuration,
+	}, prog.Workload(client, rec), rec)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.eng = eng
+	if a.pending != nil {
+		eng.Adjust(*a.pending)
+	}
+	a.mu.Unlock()
+
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(ctx, seg.Start) }()
+
+	cpu := newCPUMeter()
+	next := seg.Start.Add(seg.Interval)
+	timer := time.NewTimer(time.Until(next))
+	defer timer.Stop()
+	for {
+		select {
+		case err := <-done:
+			a.mu.Lock()
+			a.eng = nil
+			a.mu.Unlock()
+			s := rec.Snapshot(time.Now())
+			s.GeneratorCPU = cpu.cores(s.End)
+			emit(s)
+			return err
+		case <-timer.C:
+			s := rec.Snapshot(next)
+			s.GeneratorCPU = cpu.cores(next)
+			emit(s)
+			next = next.Add(seg.Interval)
+			timer.Reset(time.Until(next))
+		}
+	}
+}
+
+// cpuMeter measures the CPU this process used between readings, in cores.
+type cpuMeter struct {
+	last time.Time
+	used time.Duration
+}
+
+func newCPUMeter() *cpuMeter { return &cpuMeter{last: time.Now(), used: processCPU()} }
+
+func (m *cpuMeter) cores(now time.Time) float64 {
+	used := processCPU()
+	wall := now.Sub(m.last)
+	c := 0.0
+	if wall > 0 {
+		c = float64(used-m.used) / float64(wall)
+	}
+	m.last, m.used = now, used
+	return c
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

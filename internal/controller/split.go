@@ -1,0 +1,43 @@
+package controller
+
+import (
+	"github.com/surgeload/surge/internal/engine"
+	"github.com/surgeload/surge/internal/scenario"
+)
+
+// Split divides p's load into n shares whose sums equal the plan: the rate
+// and rate targets are divided exactly; VU counts, VU targets, max VUs and
+// the iteration budget are divided as integers, the remainder going to the
+// first shares.
+func Split(p scenario.Plan, n int) []scenario.Plan {
+	out := make([]scenario.Plan, n)
+	for i := range out {
+		q := p
+		l := &q.Load
+		l.Rate = p.Load.Rate / float64(n)
+		l.VUs = share(p.Load.VUs, i, n)
+		l.MaxVUs = share(p.Load.MaxVUs, i, n)
+		l.Iterations = int64(share(int(p.Load.Iterations), i, n))
+		l.Stages = make([]engine.Stage, len(p.Load.Stages))
+		for j, s := range p.Load.Stages {
+			t := s.Target / float64(n)
+			if p.Load.Model == engine.Closed {
+				t = float64(share(int(s.Target), i, n))
+			}
+			l.Stages[j] = engine.Stage{Duration: s.Duration, Target: t}
+		}
+		if len(p.Load.Stages) == 0 {
+			l.Stages = nil
+		}
+		out[i] = q
+	}
+	return out
+}
+
+func share(total, i, n int) int {
+	s := total / n
+	if i < total%n {
+		s++
+	}
+	return s
+}

@@ -1,0 +1,185 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/surgeload/surge/internal/metrics"
+)
+
+// Model is the load model.
+type Model int
+
+// The load models.
+const (
+	Closed Model = iota // N VUs loop over iterations
+	Open                // iterations arrive at a rate
+)
+
+func (m Model) String() string {
+	if m == Open {
+		return "open"
+	}
+	return "closed"
+}
+
+// Defaults.
+const (
+	// DefaultTimeout bounds each request and, in the open model, how long a
+	// due iteration may wait for a free VU before it is dropped.
+	DefaultTimeout = 10 * time.Second
+	// DefaultMaxVUsFloor is the least default open-model VU cap.
+	DefaultMaxVUsFloor = 100
+	// DefaultMaxVUsCeiling caps the default open-model VU pool.
+	DefaultMaxVUsCeiling = 20000
+	// rampTick is how often the closed model adjusts its VU count to the profile.
+	rampTick = 50 * time.Millisecond
+)
+
+// Config is one segment's load.
+type Config struct {
+	Model   Model
+	Profile Profile // VUs (closed) or iterations/s (open)
+	// MaxVUs caps the open model's VU pool. 0 picks a default large enough
+	// for the peak rate with every request taking the whole timeout.
+	MaxVUs int
+	// Iterations stops the segment after that many iterations; 0 means no limit.
+	Iterations int64
+	// Timeout is the per-request timeout; in the open model an iteration
+	// still waiting for a VU this long after its due time is dropped.
+	Timeout time.Duration
+	// MaxDuration bounds a run whose profile is unbounded (only Iterations
+	// limits it). 0 means one hour.
+	MaxDuration time.Duration
+}
+
+// DefaultMaxVUs is the open-model VU cap used when Config.MaxVUs is 0.
+func DefaultMaxVUs(peakRate float64, timeout time.Duration) int {
+	n := int(math.Ceil(peakRate * timeout.Seconds()))
+	return max(DefaultMaxVUsFloor, min(n, DefaultMaxVUsCeiling))
+}
+
+// Iteration tells a VU about the iteration it runs.
+type Iteration struct {
+	// Due is when the iteration was due (open model) or started (closed);
+	// the first request's latency is measured from it.
+	Due time.Time
+	// Num numbers the VU's own iterations from 0.
+	Num int64
+}
+
+// Workload creates the VUs that run iterations.
+type Workload interface {
+	// NewVU returns VU number id (from 0). hard is cancelled only when the
+	// run is aborted; requests should use it, so that a graceful stop lets
+	// them finish. Called from the engine's goroutines, possibly concurrently.
+	NewVU(hard context.Context, id int) VU
+}
+
+// VU runs iterations, one at a time, always from one goroutine.
+type VU interface {
+	// Iterate runs one iteration and records its requests. ctx is cancelled
+	// when the run stops gracefully: the VU should then cut think time short
+	// and start no new request. An error ends this VU (e.g. its data ran out).
+	Iterate(ctx context.Context, it Iteration) error
+}
+
+// ErrBadConfig reports an invalid Config.
+var ErrBadConfig = errors.New("invalid load configuration")
+
+// Engine runs one segment.
+type Engine struct {
+	cfg Config
+	w   Workload
+	rec *metrics.Recorder
+
+	adjust chan float64 // new rate or VU count; buffered 1, latest wins
+
+	mu      sync.Mutex
+	started time.Time
+}
+
+// New returns an Engine; call Run to start it.
+func New(cfg Config, w Workload, rec *metrics.Recorder) (*Engine, error) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.MaxDuration <= 0 {
+		cfg.MaxDuration = time.Hour
+	}
+	if cfg.Profile.Start < 0 {
+		return nil, fmt.Errorf("%w: negative start %v", ErrBadConfig, cfg.Profile.Start)
+	}
+	if cfg.Profile.Duration() == 0 && cfg.Iterations == 0 && cfg.MaxDuration <= 0 {
+		return nil, fmt.Errorf("%w: unbounded run", ErrBadConfig)
+	}
+	if cfg.Model == Open && cfg.MaxVUs <= 0 {
+		cfg.MaxVUs = DefaultMaxVUs(cfg.Profile.Peak(), cfg.Timeout)
+	}
+	return &Engine{cfg: cfg, w: w, rec: rec, adjust: make(chan float64, 1)}, nil
+}
+
+// Config returns the engine's effective configuration (defaults filled in).
+func (e *Engine) Config() Config { return e.cfg }
+
+// Adjust changes the load from now on: the rate (open) or the VU count
+// (closed), held for the rest of the planned duration. It never blocks.
+func (e *Engine) Adjust(v float64) {
+	for {
+		select {
+		case e.adjust <- v:
+			return
+		default:
+			select { // replace a pending adjustment with this newer one
+			case <-e.adjust:
+			default:
+			}
+		}
+	}
+}
+
+// Run runs the segment from start (the common start time of all segments)
+// until its profile or iteration budget is done or ctx is cancelled, then
+// waits for iterations in flight.
+func (e *Engine) Run(ctx context.Context, start time.Time) error {
+	// hard is cancelled only if in-flight work outlives the grace period.
+	hard, abort := context.WithCancel(context.WithoutCancel(ctx))
+	defer abort()
+	end := e.cfg.Profile.Duration()
+	if end == 0 {
+		end = e.cfg.MaxDuration
+	}
+	soft, stop := context.WithDeadline(ctx, start.Add(end))
+	defer stop()
+	go func() {
+		// After a graceful stop, in-flight requests end by their timeout; a
+		// little slack covers reading what they already got.
+		select {
+		case <-soft.Done():
+		case <-hard.Done():
+			return
+		}
+		t := time.NewTimer(e.cfg.Timeout + time.Second)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			abort()
+		case <-hard.Done():
+		}
+	}()
+	if wait := time.Until(start); wait > 0 {
+		select {
+		case <-time.After(wait):
+		case <-soft.Done():
+			return nil
+		}
+	}
+	if e.cfg.Model == Open {
+		return e.runOpen(ctx, soft, stop, hard, start)
+	}
+	return e.runClosed(soft, stop, hard, start)
+}

@@ -1,0 +1,109 @@
+package engine
+
+import (
+	"math"
+	"time"
+)
+
+// A Pacer tells the open-model scheduler when each iteration is due. Next
+// returns successive due offsets from the run's start, in non-decreasing
+// order, and false when the profile has ended. A Pacer is used by one
+// goroutine.
+type Pacer interface {
+	Next() (time.Duration, bool)
+}
+
+// RatePacer paces iterations along a rate Profile (iterations per second).
+// Iteration n (from 0) is due at the instant the integral of the rate since
+// the start reaches n, so a constant rate R over D seconds yields exactly
+// R·D iterations and no rounding error accumulates over a long run.
+type RatePacer struct {
+	profile Profile
+	base    time.Duration // offset where profile starts (moves on SetRate)
+	baseN   float64       // iterations due before base
+	n       float64       // the next iteration's number
+
+	// position within profile: segment k starts at segStart with segN due before it.
+	k        int
+	segStart time.Duration
+	segN     float64
+	from     float64 // rate at the start of segment k
+}
+
+// NewRatePacer returns a pacer for p.
+func NewRatePacer(p Profile) *RatePacer {
+	return &RatePacer{profile: p, from: p.Start}
+}
+
+// Next implements Pacer.
+func (r *RatePacer) Next() (time.Duration, bool) {
+	m := r.n - r.baseN // iterations due since base, up to and including this one
+	for {
+		if r.k >= len(r.profile.Stages) {
+			if len(r.profile.Stages) > 0 || r.from <= 0 {
+				return 0, false // the profile ended, or holds a zero rate forever
+			}
+			// no stages: constant rate forever
+			x := (m - r.segN) / r.from
+			r.n++
+			return r.base + r.segStart + secs(x), true
+		}
+		s := r.profile.Stages[r.k]
+		d := s.Duration.Seconds()
+		total := (r.from + s.Target) / 2 * d
+		if need := m - r.segN; need < total {
+			// Solve from·x + (to−from)/(2d)·x² = need for x in [0, d]; the form
+			// 2c/(b+√(b²+4ac)) is stable when the ramp's slope is tiny or negative.
+			a := (s.Target - r.from) / (2 * d)
+			disc := r.from*r.from + 4*a*need
+			x := 0.0
+			if need > 0 {
+				x = 2 * need / (r.from + math.Sqrt(math.Max(disc, 0)))
+			}
+			r.n++
+			return r.base + r.segStart + secs(math.Min(x, d)), true
+		}
+		r.segN += total
+		r.segStart += s.Duration
+		r.from = s.Target
+		r.k++
+	}
+}
+
+// SetRate changes the rate to rate from offset at on, for the rest of the
+// profile's duration (forever if it had none). Iterations already returned by
+// Next are unaffected.
+func (r *RatePacer) SetRate(at time.Duration, rate float64) {
+	rel := at - r.base
+	due := r.baseN + r.dueBy(rel)
+	if due < r.n {
+		// Next already returned iterations due after at: keep them, and start
+		// the new rate where they end so none is returned twice.
+		due = r.n
+	}
+	r.profile = r.profile.From(rel, rate)
+	r.base = at
+	r.baseN = due
+	r.k, r.segStart, r.segN, r.from = 0, 0, 0, rate
+}
+
+// dueBy returns how many iterations the current profile makes due in [0, t).
+func (r *RatePacer) dueBy(t time.Duration) float64 {
+	var n float64
+	from := r.profile.Start
+	if len(r.profile.Stages) == 0 {
+		return from * t.Seconds()
+	}
+	for _, s := range r.profile.Stages {
+		if t < s.Duration {
+			x := t.Seconds()
+			return n + from*x + (s.Target-from)/(2*s.Duration.Seconds())*x*x
+		}
+		n += (from + s.Target) / 2 * s.Duration.Seconds()
+		t -= s.Duration
+		from = s.Target
+	}
+	return n
+}
+
+func secs(x float64) time.Duration { return time.Duration(x * float64(time.Second)) }

@@ -1,0 +1,268 @@
+package metrics
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A Threshold is a pass/fail criterion on the run's totals, written as
+// "[endpoint[NAME].]METRIC OP VALUE[UNIT]", e.g. "p99<200ms", "errors<1%",
+// "rps>=1000", "endpoint[list todos].p95 < 300ms".
+//
+// Metrics: p50 p75 p90 p95 p99 p999 or p(Q) for any quantile Q in percent,
+// med, mean (avg), min, max — latencies, in ns, us, ms (default), s or m;
+// errors — the error rate with "%" or a count without; error_rate — always a
+// rate; rps; requests; dropped; checks — the check pass rate in percent.
+type Threshold struct {
+	Expr     string
+	Endpoint string  // "" means every endpoint together
+	Metric   string  // canonical metric name, e.g. "p99", "errors", "rps"
+	Quantile float64 // for latency quantiles, in [0,1]
+	Op       string  // one of < <= > >= ==
+	Value    float64 // the bound, in Unit
+	Unit     Unit
+}
+
+// Unit says how a threshold's value and measurement are expressed.
+type Unit int
+
+// Threshold units.
+const (
+	Milliseconds Unit = iota // latencies
+	Percent                  // rates
+	Count                    // counts and per-second rates
+)
+
+// ThresholdError is a threshold that does not parse. Col is 1-based.
+type ThresholdError struct {
+	Expr string
+	Col  int
+	Msg  string
+}
+
+func (e *ThresholdError) Error() string {
+	return fmt.Sprintf("threshold %q: column %d: %s", e.Expr, e.Col, e.Msg)
+}
+
+var latencyMetrics = map[string]float64{
+	"p50": 0.5, "med": 0.5, "median": 0.5, "p75": 0.75, "p90": 0.9, "p95": 0.95,
+	"p99": 0.99, "p999": 0.999, "p99.9": 0.999, "p9999": 0.9999,
+}
+
+// ParseThreshold parses one threshold expression.
+func ParseThreshold(expr string) (Threshold, error) {
+	t := Threshold{Expr: expr}
+	fail := func(pos int, format string, args ...any) (Threshold, error) {
+		return Threshold{}, &ThresholdError{Expr: expr, Col: pos + 1, Msg: fmt.Sprintf(format, args...)}
+	}
+	opAt := strings.IndexAny(expr, "<>=")
+	if opAt < 0 {
+		return fail(len(expr), "missing comparison (one of < <= > >= ==)")
+	}
+	lhs := expr[:opAt]
+	lhsStart := len(lhs) - len(strings.TrimLeft(lhs, " \t"))
+	lhs = strings.TrimSpace(lhs)
+	if lhs == "" {
+		return fail(0, "missing metric before %q", expr[opAt:opAt+1])
+	}
+	if rest, ok := strings.CutPrefix(lhs, "endpoint["); ok {
+		end := strings.Index(rest, "].")
+		if end < 0 {
+			return fail(lhsStart, `want endpoint[NAME].METRIC`)
+		}
+		t.Endpoint = rest[:end]
+		if t.Endpoint == "" {
+			return fail(lhsStart+len("endpoint["), "empty endpoint name")
+		}
+		lhsStart += len("endpoint[") + end + 2
+		lhs = rest[end+2:]
+	}
+	metric := strings.ToLower(lhs)
+	switch {
+	case latencyMetrics[metric] > 0:
+		t.Metric, t.Quantile, t.Unit = metric, latencyMetrics[metric], Milliseconds
+		if metric == "med" || metric == "median" {
+			t.Metric = "p50"
+		}
+	case strings.HasPrefix(metric, "p(") && strings.HasSuffix(metric, ")"):
+		q, err := strconv.ParseFloat(metric[2:len(metric)-1], 64)
+		if err != nil || q <= 0 || q >= 100 {
+			return fail(lhsStart+2, "quantile must be a number between 0 and 100, got %q", metric[2:len(metric)-1])
+		}
+		t.Metric, t.Quantile, t.Unit = metric, q/100, Milliseconds
+	case metric == "mean" || metric == "avg":
+		t.Metric, t.Unit = "mean", Milliseconds
+	case metric == "min" || metric == "max":
+		t.Metric, t.Unit = metric, Milliseconds
+	case metric == "errors" || metric == "requests" || metric == "rps" || metric == "dropped":
+		t.Metric, t.Unit = metric, Count
+	case metric == "error_rate" || metric == "checks":
+		t.Metric, t.Unit = metric, Percent
+	default:
+		return fail(lhsStart, "unknown metric %q%s (want p50, p90, p95, p99, p999, p(Q), mean, min, max, errors, error_rate, rps, requests, dropped or checks)", lhs, suggest(metric))
+	}
+
+	op := expr[opAt:]
+	switch {
+	case strings.HasPrefix(op, "<="), strings.HasPrefix(op, ">="), strings.HasPrefix(op, "=="):
+		t.Op = op[:2]
+	case strings.HasPrefix(op, "<"), strings.HasPrefix(op, ">"):
+		t.Op = op[:1]
+	default:
+		return fail(opAt, "unknown comparison %q (want < <= > >= ==)", op[:1])
+	}
+	valAt := opAt + len(t.Op)
+	raw := expr[valAt:]
+	valAt += len(raw) - len(strings.TrimLeft(raw, " \t"))
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return fail(valAt, "missing value after %q", t.Op)
+	}
+	numEnd := 0
+	for numEnd < len(raw) && (raw[numEnd] >= '0' && raw[numEnd] <= '9' || raw[numEnd] == '.') {
+		numEnd++
+	}
+	v, err := strconv.ParseFloat(raw[:numEnd], 64)
+	if err != nil {
+		return fail(valAt, "want a number, got %q", raw)
+	}
+	unit := strings.TrimSpace(raw[numEnd:])
+	unitAt := valAt + numEnd
+	switch t.Unit {
+	case Milliseconds:
+		scale, ok := map[string]float64{"": 1, "ms": 1, "s": 1000, "m": 60000, "us": 1e-3, "µs": 1e-3, "ns": 1e-6}[unit]
+		if !ok {
+			return fail(unitAt, "unknown duration unit %q (want ns, us, ms, s or m)", unit)
+		}
+		v *= scale
+	case Count:
+		switch {
+		case unit == "%" && t.Metric == "errors":
+			t.Unit = Percent
+		case unit == "/s" && t.Metric == "rps", unit == "":
+		default:
+			return fail(unitAt, "unexpected unit %q for %s", unit, t.Metric)
+		}
+	case Percent:
+		if unit != "%" && unit != "" {
+			return fail(unitAt, "unexpected unit %q for %s (want %%)", unit, t.Metric)
+		}
+	}
+	if t.Unit == Percent && unit == "" && t.Metric != "errors" && v <= 1 {
+		v *= 100 // "error_rate<0.01" means 1 %
+	}
+	t.Value = v
+	return t, nil
+}
+
+func suggest(metric string) string {
+	best, bestD := "", 3
+	for _, m := range []string{"p50", "p90", "p95", "p99", "p999", "mean", "min", "max", "errors", "error_rate", "rps", "requests", "dropped", "checks"} {
+		if d := editDistance(metric, m); d < bestD {
+			best, bestD = m, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// Measure returns the threshold's metric over the run total, in the
+// threshold's unit. found is false when it names an endpoint that total lacks.
+func (t Threshold) Measure(total Snapshot, elapsed time.Duration) (v float64, found bool) {
+	var ep Endpoint
+	if t.Endpoint == "" {
+		ep = total.Totals()
+	} else {
+		for _, e := range total.Endpoints {
+			if e.Name == t.Endpoint {
+				ep.Name = e.Name
+				addEndpoint(&ep, &e)
+				found = true
+			}
+		}
+		if !found {
+			return 0, false
+		}
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	switch t.Metric {
+	case "mean":
+		return ms(ep.Latency.Mean()), true
+	case "min":
+		return ms(ep.Latency.Min()), true
+	case "max":
+		return ms(ep.Latency.Max()), true
+	case "errors", "error_rate":
+		if t.Unit == Count {
+			return float64(ep.Errors()), true
+		}
+		if ep.Requests == 0 {
+			return 0, true
+		}
+		return 100 * float64(ep.Errors()) / float64(ep.Requests), true
+	case "requests":
+		return float64(ep.Requests), true
+	case "rps":
+		if elapsed <= 0 {
+			return 0, true
+		}
+		return float64(ep.Requests) / elapsed.Seconds(), true
+	case "dropped":
+		return float64(total.Dropped), true
+	case "checks":
+		var pass, all int64
+		for _, c := range total.Checks {
+			pass += c.Passes
+			all += c.Passes + c.Fails
+		}
+		if all == 0 {
+			return 100, true
+		}
+		return 100 * float64(pass) / float64(all), true
+	}
+	return ms(ep.Latency.Quantile(t.Quantile)), true
+}
+
+// Holds reports whether measured value v satisfies the threshold.
+func (t Threshold) Holds(v float64) bool {
+	if math.IsNaN(v) {
+		return false
+	}
+	switch t.Op {
+	case "<":
+		return v < t.Value
+	case "<=":
+		return v <= t.Value
+	case ">":
+		return v > t.Value
+	case ">=":
+		return v >= t.Value
+	default:
+		return v == t.Value
+	}
+}

@@ -1,0 +1,268 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	nethttp "net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/surgeload/surge/internal/metrics"
+)
+
+// UserAgent is sent unless a request sets its own.
+const UserAgent = "surge"
+
+// Request is one request to send. It is not modified by Do.
+type Request struct {
+	Method  string
+	URL     *url.URL
+	Header  nethttp.Header
+	Body    []byte
+	Timeout time.Duration // 0 means no timeout of its own (the caller's ctx still applies)
+	// KeepBody is how many bytes of the response body to keep in
+	// Response.Body for checks and extraction; the rest is read and counted.
+	KeepBody int
+}
+
+// Response is the outcome of one request.
+type Response struct {
+	Status        int
+	Header        nethttp.Header
+	Body          []byte // at most Request.KeepBody bytes
+	BodySize      int64  // the whole body's size as read
+	BytesSent     int64  // the request as it goes on the wire (HTTP/1.1 framing)
+	BytesReceived int64  // status line, headers and body
+	Class         metrics.Class
+	Err           error // the transport error behind Class, if any
+}
+
+// Options configure a Client. The zero value is usable.
+type Options struct {
+	// MaxConnsPerHost caps connections to one host; 0 means no cap.
+	MaxConnsPerHost int
+	// IdleConnsPerHost is how many idle keep-alive connections to keep per
+	// host; 0 means DefaultIdleConns. Set it to at least the number of VUs.
+	IdleConnsPerHost int
+	// Insecure skips TLS certificate verification.
+	Insecure bool
+	// DisableKeepAlive opens a new connection for every request.
+	DisableKeepAlive bool
+}
+
+// DefaultIdleConns is the idle-connection pool size per host when unset.
+const DefaultIdleConns = 1024
+
+// Client sends requests over a shared connection pool.
+type Client struct {
+	transport *nethttp.Transport
+}
+
+// NewClient returns a Client.
+func NewClient(o Options) *Client {
+	idle := o.IdleConnsPerHost
+	if idle <= 0 {
+		idle = DefaultIdleConns
+	}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	t := &nethttp.Transport{
+		Proxy:                 nil, // a load generator talks to the target itself
+		DialContext:           dialer.DialContext,
+		MaxIdleConns:          0,
+		MaxIdleConnsPerHost:   idle,
+		MaxConnsPerHost:       o.MaxConnsPerHost,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true, // count and read bodies as sent
+		DisableKeepAlives:     o.DisableKeepAlive,
+		ForceAttemptHTTP2:     true,
+		TLSClientConfig:       &tls.Config{InsecureSkipVerify: o.Insecure}, //nolint:gosec // opt-in flag
+	}
+	return &Client{transport: t}
+}
+
+// Close closes idle connections.
+func (c *Client) Close() { c.transport.CloseIdleConnections() }
+
+// Session is one VU's view of the client: its own cookie jar.
+type Session struct {
+	c   *Client
+	jar *cookiejar.Jar
+}
+
+// NewSession returns a session with an empty cookie jar.
+func (c *Client) NewSession() *Session {
+	jar, _ := cookiejar.New(nil) // cannot fail without options
+	return &Session{c: c, jar: jar}
+}
+
+// Jar returns the session's cookie jar.
+func (s *Session) Jar() nethttp.CookieJar { return s.jar }
+
+// Do sends r and fills res. It always counts as one request sent: whatever
+// happens is in res.Class.
+func (s *Session) Do(ctx context.Context, r *Request, res *Response) {
+	*res = Response{Body: res.Body[:0]}
+	if r.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
+		defer cancel()
+	}
+	var body io.Reader
+	if len(r.Body) > 0 {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := nethttp.NewRequestWithContext(ctx, r.Method, r.URL.String(), body)
+	if err != nil {
+		res.Class, res.Err = metrics.Other, fmt.Errorf("building request: %w", err)
+		return
+	}
+	for k, v := range r.Header {
+		req.Header[k] = v
+	}
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", UserAgent)
+	}
+	for _, c := range s.jar.Cookies(r.URL) {
+		req.AddCookie(c)
+	}
+	res.BytesSent = requestSize(req, len(r.Body))
+
+	resp, err := s.c.transport.RoundTrip(req)
+	if err != nil {
+		res.Class, res.Err = Classify(ctx, err), err
+		switch res.Class {
+		case metrics.ConnRefused, metrics.DNS, metrics.TLS:
+			res.BytesSent = 0 // no connection, nothing went out
+		}
+		return
+	}
+	defer resp.Body.Close()
+	res.Status = resp.StatusCode
+	res.Header = resp.Header
+	if rc := resp.Cookies(); len(rc) > 0 {
+		s.jar.SetCookies(r.URL, rc)
+	}
+	res.BytesReceived = headerSize(resp)
+	n, kept, err := readBody(resp.Body, res.Body, r.KeepBody)
+	res.Body = kept
+	res.BodySize = n
+	res.BytesReceived += n
+	if err != nil {
+		res.Class, res.Err = Classify(ctx, err), fmt.Errorf("reading body: %w", err)
+		return
+	}
+	res.Class = metrics.StatusClass(resp.StatusCode)
+}
+
+// readBody reads r to the end, keeping its first keep bytes in buf.
+func readBody(r io.Reader, buf []byte, keep int) (int64, []byte, error) {
+	var n int64
+	if keep > 0 {
+		b := bytes.NewBuffer(buf[:0])
+		m, err := b.ReadFrom(io.LimitReader(r, int64(keep)))
+		buf, n = b.Bytes(), m
+		if err != nil {
+			return n, buf, err
+		}
+	}
+	m, err := io.Copy(io.Discard, r)
+	return n + m, buf, err
+}
+
+// requestSize is the request's size in HTTP/1.1 framing: request line,
+// headers (with those the transport adds) and body.
+func requestSize(req *nethttp.Request, body int) int64 {
+	n := len(req.Method) + 1 + len(req.URL.RequestURI()) + len(" HTTP/1.1\r\n")
+	n += len("Host: \r\n") + len(req.URL.Host)
+	for k, vs := range req.Header {
+		for _, v := range vs {
+			n += len(k) + 2 + len(v) + 2
+		}
+	}
+	if body > 0 {
+		n += len("Content-Length: \r\n") + len(strconv.Itoa(body))
+	}
+	return int64(n + 2 + body)
+}
+
+// headerSize is the response's status line and headers in HTTP/1.1 framing.
+func headerSize(resp *nethttp.Response) int64 {
+	n := len("HTTP/1.1 ") + len(resp.Status) + 2
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			n += len(k) + 2 + len(v) + 2
+		}
+	}
+	return int64(n + 2)
+}
+
+// Classify maps a transport error to an outcome class. ctx is the request's
+// context: its deadline passing makes any error a timeout.
+func Classify(ctx context.Context, err error) metrics.Class {
+	var (
+		dnsErr  *net.DNSError
+		netErr  net.Error
+		certErr *tls.CertificateVerificationError
+		recErr  tls.RecordHeaderError
+		alert   tls.AlertError
+		unknown x509.UnknownAuthorityError
+		hostErr x509.HostnameError
+		invalid x509.CertificateInvalidError
+	)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(ctx.Err(), context.DeadlineExceeded),
+		errors.Is(err, os.ErrDeadlineExceeded):
+		return metrics.Timeout
+	case errors.As(err, &dnsErr):
+		return metrics.DNS
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return metrics.ConnRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNABORTED):
+		return metrics.ConnReset
+	case errors.As(err, &certErr), errors.As(err, &recErr), errors.As(err, &alert),
+		errors.As(err, &unknown), errors.As(err, &hostErr), errors.As(err, &invalid):
+		return metrics.TLS
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return metrics.Timeout
+	}
+	return metrics.Other
+}
+
+// Message describes err without the addresses and ports that make every
+// occurrence unique ("read: connection reset by peer"), so errors group.
+func Message(err error) string {
+	var op *net.OpError
+	if errors.As(err, &op) {
+		inner := op.Err
+		var sys *os.SyscallError
+		if errors.As(inner, &sys) {
+			return sys.Syscall + ": " + sys.Err.Error()
+		}
+		return op.Op + ": " + inner.Error()
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return "dns: " + dnsErr.Err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return "request timed out"
+	}
+	msg := err.Error()
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	return msg
+}

@@ -1,0 +1,296 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/surgeload/surge/internal/controller"
+	"github.com/surgeload/surge/internal/engine"
+	"github.com/surgeload/surge/internal/metrics"
+)
+
+// Schema names the summary format.
+const Schema = "surge.summary/v1"
+
+// Summary is the JSON summary of a run (CONTRACT.md). Durations are in
+// milliseconds.
+type Summary struct {
+	Schema     string             `json:"schema"`
+	Run        Run                `json:"run"`
+	Totals     Totals             `json:"totals"`
+	Latency    Latency            `json:"latency_ms"`
+	Errors     map[string]int64   `json:"errors"`
+	Messages   []ErrorMessage     `json:"error_messages"`
+	Endpoints  []EndpointSummary  `json:"endpoints"`
+	Checks     []CheckSummary     `json:"checks"`
+	Thresholds []ThresholdOutcome `json:"thresholds"`
+	Timeline   []Point            `json:"timeline"`
+	Generator  Generator          `json:"generator"`
+}
+
+// Run describes the run.
+type Run struct {
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Started   string  `json:"started"`
+	Ended     string  `json:"ended"`
+	DurationS float64 `json:"duration_s"`
+	Model     string  `json:"model"`
+	Status    string  `json:"status"` // finished, stopped
+	MaxVUs    int     `json:"max_vus"`
+}
+
+// Totals are the run's counters.
+type Totals struct {
+	Requests          int64   `json:"requests"`
+	Errors            int64   `json:"errors"`
+	ErrorRate         float64 `json:"error_rate"` // percent
+	RPS               float64 `json:"rps"`
+	BytesSent         int64   `json:"bytes_sent"`
+	BytesReceived     int64   `json:"bytes_received"`
+	Iterations        int64   `json:"iterations"`
+	DroppedIterations int64   `json:"dropped_iterations"`
+}
+
+// Latency is a latency distribution in milliseconds.
+type Latency struct {
+	Min  float64 `json:"min"`
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P95  float64 `json:"p95"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p999"`
+	Max  float64 `json:"max"`
+}
+
+// ErrorMessage is one distinct error message and its count.
+type ErrorMessage struct {
+	Message string `json:"message"`
+	Count   int64  `json:"count"`
+}
+
+// EndpointSummary is one endpoint's row.
+type EndpointSummary struct {
+	Name     string           `json:"name"`
+	Method   string           `json:"method"`
+	Requests int64            `json:"requests"`
+	Errors   int64            `json:"errors"`
+	RPS      float64          `json:"rps"`
+	Latency  Latency          `json:"latency_ms"`
+	Classes  map[string]int64 `json:"error_classes"`
+}
+
+// CheckSummary counts a check's passes and fails.
+type CheckSummary struct {
+	Name   string `json:"name"`
+	Passes int64  `json:"passes"`
+	Fails  int64  `json:"fails"`
+}
+
+// ThresholdOutcome is one threshold's verdict; Value is in the threshold's
+// unit (ms for latencies, percent for rates).
+type ThresholdOutcome struct {
+	Expr  string  `json:"expr"`
+	OK    bool    `json:"ok"`
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit"`            // "ms", "%" or "" (a count or rate per second)
+	Error string  `json:"error,omitempty"` // e.g. an endpoint that does not exist
+}
+
+// Point is one interval of the timeline.
+type Point struct {
+	T        string  `json:"t"`
+	Elapsed  float64 `json:"elapsed_s"`
+	Requests int64   `json:"requests"`
+	RPS      float64 `json:"rps"`
+	P50      float64 `json:"p50"`
+	P90      float64 `json:"p90"`
+	P95      float64 `json:"p95"`
+	P99      float64 `json:"p99"`
+	Max      float64 `json:"max"`
+	Errors   int64   `json:"errors"`
+	VUs      int     `json:"vus"`
+	Dropped  int64   `json:"dropped"`
+	LagP99   float64 `json:"lag_p99_ms"`
+	CPU      float64 `json:"generator_cpu"`
+}
+
+// Generator reports how well the load generator kept up.
+type Generator struct {
+	// StartLag is how late open-model iterations started after they were due.
+	StartLag Latency  `json:"start_lag_ms"`
+	CPUMax   float64  `json:"cpu_max_cores"`
+	Cores    int      `json:"cores"`
+	Warnings []string `json:"warnings"`
+}
+
+// Lag figures beyond which the generator is said to have fallen behind.
+const (
+	lagWarnP99  = 10 * time.Millisecond
+	cpuWarnFrac = 0.9 // of the cores Go may use
+)
+
+// Build computes the summary of res. id names the run.
+func Build(id string, res *controller.Result, cores int) Summary {
+	total := res.Total
+	tot := total.Totals()
+	elapsed := res.Ended.Sub(res.Started)
+	if elapsed <= 0 {
+		elapsed = time.Millisecond
+	}
+	s := Summary{
+		Schema: Schema,
+		Run: Run{
+			ID: id, Name: res.Plan.Name,
+			Started:   res.Started.UTC().Format(time.RFC3339Nano),
+			Ended:     res.Ended.UTC().Format(time.RFC3339Nano),
+			DurationS: round(elapsed.Seconds(), 3),
+			Model:     res.Plan.Load.Model.String(),
+			Status:    "finished",
+			MaxVUs:    total.MaxVUs,
+		},
+		Totals: Totals{
+			Requests: tot.Requests, Errors: tot.Errors(), ErrorRate: pct(tot.Errors(), tot.Requests),
+			RPS:       round(float64(tot.Requests)/elapsed.Seconds(), 2),
+			BytesSent: tot.BytesSent, BytesReceived: tot.BytesReceived,
+			Iterations: total.Iterations, DroppedIterations: total.Dropped,
+		},
+		Latency:    latency(tot.Latency),
+		Errors:     classes(&tot),
+		Messages:   []ErrorMessage{},
+		Endpoints:  []EndpointSummary{},
+		Checks:     []CheckSummary{},
+		Thresholds: []ThresholdOutcome{},
+		Timeline:   []Point{},
+		Generator:  Generator{Cores: cores, Warnings: []string{}},
+	}
+	if res.Stopped != nil {
+		s.Run.Status = "stopped"
+	}
+	for _, m := range total.TopMessages() {
+		s.Messages = append(s.Messages, ErrorMessage{m.Message, m.Count})
+	}
+	for i := range total.Endpoints {
+		e := &total.Endpoints[i]
+		s.Endpoints = append(s.Endpoints, EndpointSummary{
+			Name: e.Name, Method: e.Method, Requests: e.Requests, Errors: e.Errors(),
+			RPS: round(float64(e.Requests)/elapsed.Seconds(), 2), Latency: latency(e.Latency), Classes: classes(e),
+		})
+	}
+	for _, c := range total.Checks {
+		s.Checks = append(s.Checks, CheckSummary(c))
+	}
+	for _, expr := range res.Plan.Thresholds {
+		s.Thresholds = append(s.Thresholds, evaluate(expr, total, elapsed))
+	}
+	lagged := 0
+	for _, snap := range res.Timeline {
+		t := snap.Totals()
+		d := snap.Duration().Seconds()
+		p := Point{
+			T: snap.End.UTC().Format(time.RFC3339Nano), Elapsed: round(snap.End.Sub(res.Started).Seconds(), 3),
+			Requests: t.Requests, Errors: t.Errors(), VUs: snap.VUs, Dropped: snap.Dropped,
+			P50: ms(t.Latency.Quantile(0.5)), P90: ms(t.Latency.Quantile(0.9)), P95: ms(t.Latency.Quantile(0.95)),
+			P99: ms(t.Latency.Quantile(0.99)), Max: ms(t.Latency.Max()), CPU: round(snap.GeneratorCPU, 3),
+		}
+		if d > 0 {
+			p.RPS = round(float64(t.Requests)/d, 2)
+		}
+		if snap.Lag != nil {
+			p.LagP99 = ms(snap.Lag.Quantile(0.99))
+		}
+		s.Timeline = append(s.Timeline, p)
+		s.Generator.CPUMax = max(s.Generator.CPUMax, p.CPU)
+		if cores > 0 && snap.GeneratorCPU >= cpuWarnFrac*float64(cores) {
+			lagged++
+		}
+	}
+	if total.Lag != nil {
+		s.Generator.StartLag = latency(total.Lag)
+	}
+	s.Generator.Warnings = warnings(res, total, lagged, cores)
+	return s
+}
+
+func warnings(res *controller.Result, total metrics.Snapshot, cpuBusy, cores int) []string {
+	w := []string{}
+	if res.Plan.Load.Model == engine.Open && total.Lag != nil && total.Lag.Count() > 0 {
+		if p99 := total.Lag.Quantile(0.99); p99 > lagWarnP99 {
+			w = append(w, fmt.Sprintf("iterations started late: start-lag p99 %s (the generator or its VU pool fell behind schedule; latencies still count from the due time)", p99.Round(time.Millisecond)))
+		}
+	}
+	if total.Dropped > 0 {
+		w = append(w, fmt.Sprintf("%d iterations were dropped: no VU was free within the request timeout (raise --max-vus, or the target is saturated)", total.Dropped))
+	}
+	if n := len(res.Timeline); n > 0 && cpuBusy*3 >= n && cpuBusy > 0 {
+		w = append(w, fmt.Sprintf("the generator used ≥ %.0f%% of its %d CPU cores in %d of %d intervals: results may be limited by the generator, not the target", cpuWarnFrac*100, cores, cpuBusy, n))
+	}
+	return w
+}
+
+func evaluate(expr string, total metrics.Snapshot, elapsed time.Duration) ThresholdOutcome {
+	out := ThresholdOutcome{Expr: expr}
+	t, err := metrics.ParseThreshold(expr)
+	if err != nil {
+		out.Error = err.Error()
+		return out
+	}
+	v, found := t.Measure(total, elapsed)
+	if !found {
+		out.Error = fmt.Sprintf("no endpoint named %q", t.Endpoint)
+		return out
+	}
+	out.Value = round(v, 3)
+	out.OK = t.Holds(v)
+	switch t.Unit {
+	case metrics.Milliseconds:
+		out.Unit = "ms"
+	case metrics.Percent:
+		out.Unit = "%"
+	}
+	return out
+}
+
+func latency(s *metrics.Sketch) Latency {
+	if s == nil {
+		return Latency{}
+	}
+	return Latency{
+		Min: ms(s.Min()), Mean: ms(s.Mean()), P50: ms(s.Quantile(0.5)), P90: ms(s.Quantile(0.9)),
+		P95: ms(s.Quantile(0.95)), P99: ms(s.Quantile(0.99)), P999: ms(s.Quantile(0.999)), Max: ms(s.Max()),
+	}
+}
+
+func classes(e *metrics.Endpoint) map[string]int64 {
+	m := make(map[string]int64, metrics.NumClasses)
+	for _, c := range metrics.ErrorClasses() {
+		m[c.String()] = e.Classes[c]
+	}
+	return m
+}
+
+func ms(d time.Duration) float64 { return round(float64(d)/float64(time.Millisecond), 3) }
+
+func pct(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return round(100*float64(a)/float64(b), 4)
+}
+
+func round(v float64, places int) float64 {
+	p := math.Pow(10, float64(places))
+	return math.Round(v*p) / p
+}
+
+// Passed reports whether every threshold held.
+func (s *Summary) Passed() bool {
+	for _, t := range s.Thresholds {
+		if !t.OK {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,122 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteText writes the terminal summary table.
+func WriteText(w io.Writer, s *Summary) error {
+	var b strings.Builder
+	t := s.Totals
+	fmt.Fprintf(&b, "\n%s — %s model, %s, %s\n", s.Run.Name, s.Run.Model, duration(s.Run.DurationS), s.Run.Status)
+	fmt.Fprintf(&b, "  requests   %d (%s/s)   errors %d (%s%%)   iterations %d   dropped %d\n",
+		t.Requests, num(t.RPS), t.Errors, num(t.ErrorRate), t.Iterations, t.DroppedIterations)
+	fmt.Fprintf(&b, "  data       sent %s   received %s   max VUs %d\n", bytes(t.BytesSent), bytes(t.BytesReceived), s.Run.MaxVUs)
+	l := s.Latency
+	fmt.Fprintf(&b, "  latency    min %s  mean %s  p50 %s  p90 %s  p95 %s  p99 %s  p99.9 %s  max %s\n",
+		msec(l.Min), msec(l.Mean), msec(l.P50), msec(l.P90), msec(l.P95), msec(l.P99), msec(l.P999), msec(l.Max))
+	if t.Errors > 0 {
+		b.WriteString("  errors    ")
+		for _, c := range errorClassOrder {
+			if n := s.Errors[c]; n > 0 {
+				fmt.Fprintf(&b, " %s %d", c, n)
+			}
+		}
+		b.WriteString("\n")
+		for i, m := range s.Messages {
+			if i == 5 {
+				fmt.Fprintf(&b, "             … %d more messages\n", len(s.Messages)-5)
+				break
+			}
+			fmt.Fprintf(&b, "             %6d × %s\n", m.Count, m.Message)
+		}
+	}
+	b.WriteString("\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  endpoint\tmethod\trequests\terrors\trps\tp50\tp95\tp99\tmax\t")
+	for _, e := range s.Endpoints {
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", e.Name, e.Method, e.Requests, e.Errors, num(e.RPS),
+			msec(e.Latency.P50), msec(e.Latency.P95), msec(e.Latency.P99), msec(e.Latency.Max))
+	}
+	_ = tw.Flush()
+	if len(s.Checks) > 0 {
+		b.WriteString("\n  checks\n")
+		for _, c := range s.Checks {
+			mark := "✓"
+			if c.Fails > 0 {
+				mark = "✗"
+			}
+			fmt.Fprintf(&b, "    %s %s: %d passed, %d failed\n", mark, c.Name, c.Passes, c.Fails)
+		}
+	}
+	if len(s.Thresholds) > 0 {
+		b.WriteString("\n  thresholds\n")
+		for _, th := range s.Thresholds {
+			mark := "✓"
+			if !th.OK {
+				mark = "✗"
+			}
+			detail := "measured " + num(th.Value) + th.Unit
+			if th.Unit == "ms" {
+				detail = "measured " + msec(th.Value)
+			}
+			if th.Error != "" {
+				detail = th.Error
+			}
+			fmt.Fprintf(&b, "    %s %s (%s)\n", mark, th.Expr, detail)
+		}
+	}
+	g := s.Generator
+	if g.StartLag.P99 > 0 || len(g.Warnings) > 0 {
+		fmt.Fprintf(&b, "\n  generator  start lag p50 %s  p99 %s  max %s   cpu peak %s of %d cores\n",
+			msec(g.StartLag.P50), msec(g.StartLag.P99), msec(g.StartLag.Max), num(g.CPUMax), g.Cores)
+	}
+	for _, w := range g.Warnings {
+		fmt.Fprintf(&b, "  ⚠ %s\n", w)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+var errorClassOrder = []string{"status_4xx", "status_5xx", "timeout", "connection_refused", "connection_reset", "dns", "tls", "check_failed", "other"}
+
+func msec(v float64) string {
+	switch {
+	case v >= 1000:
+		return strconv.FormatFloat(v/1000, 'f', 2, 64) + "s"
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64) + "ms"
+	case v >= 1:
+		return strconv.FormatFloat(v, 'f', 1, 64) + "ms"
+	default:
+		return strconv.FormatFloat(v*1000, 'f', 0, 64) + "µs"
+	}
+}
+
+func num(v float64) string {
+	if v == float64(int64(v)) {
+		return strconv.FormatInt(int64(v), 10)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+func bytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func duration(secs float64) string {
+	return strconv.FormatFloat(secs, 'f', 1, 64) + "s"
+}

@@ -1,0 +1,16 @@
+// Package testbed is a small HTTP service whose behaviour is known and
+// tunable: fixed or random latency, an error rate, a worker pool of size W
+// in front of a handler (so capacity is finite and queueing appears, like a
+// single gunicorn worker), a periodic stall, and misbehaviours (resets,
+// garbled responses, huge or trickled bodies). `surge demo` runs against it,
+// and the tests use it instead of mocks.
+//
+// It counts every request it receives (Count), so tests can check that
+// Surge counted exactly what the target saw.
+//
+//	tb, err := testbed.Start("127.0.0.1:0", testbed.Options{Workers: 4})
+//	defer tb.Close()
+//	fmt.Println(tb.URL() + "/work")
+//
+// A Server is safe for concurrent use.
+package testbed

@@ -1,0 +1,260 @@
+package testbed
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options tune the testbed. The zero value answers at once, without errors.
+type Options struct {
+	Latency   time.Duration // added to every request (but /__stats)
+	Jitter    time.Duration // uniform extra latency in [0, Jitter)
+	ErrorRate float64       // fraction of /work and /api/items requests answered 500
+	// Workers is the size of the worker pool in front of /work and
+	// /api/items (default 4); WorkTime is how long each request holds a
+	// worker (default 10ms). Capacity is Workers/WorkTime requests/s.
+	Workers  int
+	WorkTime time.Duration
+	// StallEvery and StallFor make the whole server stall periodically:
+	// requests arriving in the first StallFor of every StallEvery wait until
+	// the stall ends (a GC pause, a blocked event loop).
+	StallEvery time.Duration
+	StallFor   time.Duration
+}
+
+// Defaults for the worker pool.
+const (
+	DefaultWorkers  = 4
+	DefaultWorkTime = 10 * time.Millisecond
+)
+
+// Server is a running testbed.
+type Server struct {
+	opts    Options
+	ln      net.Listener
+	srv     *http.Server
+	started time.Time
+	workers chan struct{} // a token per worker
+
+	count  atomic.Int64
+	mu     sync.Mutex
+	byPath map[string]int64
+	done   chan struct{}
+}
+
+// Start listens on addr (e.g. "127.0.0.1:0") and serves until Close.
+func Start(addr string, o Options) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("testbed: listening: %w", err)
+	}
+	s := New(o)
+	s.ln = ln
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// New returns a testbed handler that is not listening (see Start).
+func New(o Options) *Server {
+	if o.Workers <= 0 {
+		o.Workers = DefaultWorkers
+	}
+	if o.WorkTime <= 0 {
+		o.WorkTime = DefaultWorkTime
+	}
+	return &Server{opts: o, started: time.Now(), workers: make(chan struct{}, o.Workers),
+		byPath: map[string]int64{}, done: make(chan struct{})}
+}
+
+// URL is the server's base URL, e.g. http://127.0.0.1:41234.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Count is the number of requests received (all but /__stats).
+func (s *Server) Count() int64 { return s.count.Load() }
+
+// CountPath is the number of requests received for one path.
+func (s *Server) CountPath(path string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byPath[path]
+}
+
+// Close stops the server and its hanging handlers.
+func (s *Server) Close() error {
+	close(s.done)
+	if s.srv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := s.srv.Shutdown(ctx); err != nil {
+		return s.srv.Close()
+	}
+	return nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/__stats" {
+		s.stats(w)
+		return
+	}
+	s.count.Add(1)
+	s.mu.Lock()
+	s.byPath[r.URL.Path]++
+	s.mu.Unlock()
+	_, _ = io.Copy(io.Discard, r.Body)
+
+	s.stall(r.Context())
+	if d := s.opts.Latency + jitter(s.opts.Jitter); d > 0 {
+		sleep(r.Context(), d)
+	}
+	q := r.URL.Query()
+	switch path := r.URL.Path; {
+	case path == "/" || path == "/hello":
+		_, _ = io.WriteString(w, "hello from surge testbed\n")
+	case path == "/delay":
+		sleep(r.Context(), msParam(q.Get("ms"), 0))
+		_, _ = io.WriteString(w, "ok\n")
+	case path == "/work" || path == "/api/items":
+		s.work(w, r, msParam(q.Get("ms"), s.opts.WorkTime))
+	case path == "/error":
+		rate, _ := strconv.ParseFloat(q.Get("rate"), 64)
+		if rand.Float64() < rate {
+			http.Error(w, "injected failure", http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "ok\n")
+	case len(path) > len("/status/") && path[:len("/status/")] == "/status/":
+		code, err := strconv.Atoi(path[len("/status/"):])
+		if err != nil || code < 200 || code > 599 {
+			http.Error(w, "bad status", http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(code)
+	case path == "/big":
+		kb := int(msParam(q.Get("kb"), 1024*time.Millisecond) / time.Millisecond)
+		w.Header().Set("Content-Length", strconv.Itoa(kb*1024))
+		chunk := make([]byte, 1024)
+		for range kb {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	case path == "/slow":
+		// trickles 10 chunks over ms
+		d := msParam(q.Get("ms"), time.Second)
+		for i := range 10 {
+			_, _ = fmt.Fprintf(w, "chunk %d\n", i)
+			w.(http.Flusher).Flush()
+			sleep(r.Context(), d/10)
+		}
+	case path == "/hang":
+		select {
+		case <-r.Context().Done():
+		case <-s.done:
+		case <-time.After(time.Minute):
+		}
+	case path == "/reset", path == "/close", path == "/garbage":
+		s.misbehave(w, path)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// work holds one of the pool's workers for d, queueing for it first.
+func (s *Server) work(w http.ResponseWriter, r *http.Request, d time.Duration) {
+	select {
+	case s.workers <- struct{}{}:
+	case <-r.Context().Done():
+		return
+	}
+	sleep(r.Context(), d)
+	<-s.workers
+	if s.opts.ErrorRate > 0 && rand.Float64() < s.opts.ErrorRate {
+		http.Error(w, "injected failure", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"items":[1,2,3]}`+"\n")
+}
+
+func (s *Server) misbehave(w http.ResponseWriter, path string) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, "cannot hijack", http.StatusInternalServerError)
+		return
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	switch path {
+	case "/reset":
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0) // close sends RST
+		}
+	case "/garbage":
+		_, _ = io.WriteString(conn, "\x00\x01garbage that is not HTTP\r\n\r\n")
+	}
+	_ = conn.Close()
+}
+
+// stall holds the request while the server is in a periodic stall window.
+func (s *Server) stall(ctx context.Context) {
+	if s.opts.StallEvery <= 0 || s.opts.StallFor <= 0 {
+		return
+	}
+	into := time.Since(s.started) % s.opts.StallEvery
+	if into < s.opts.StallFor {
+		sleep(ctx, s.opts.StallFor-into)
+	}
+}
+
+func (s *Server) stats(w http.ResponseWriter) {
+	s.mu.Lock()
+	paths := make(map[string]int64, len(s.byPath))
+	for k, v := range s.byPath {
+		paths[k] = v
+	}
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"requests": s.Count(), "paths": paths})
+}
+
+func msParam(v string, def time.Duration) time.Duration {
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || n < 0 {
+		return def
+	}
+	return time.Duration(n * float64(time.Millisecond))
+}
+
+func jitter(j time.Duration) time.Duration {
+	if j <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(j)))
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
