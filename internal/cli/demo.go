@@ -23,6 +23,7 @@ const (
 func demoCmd(env Env) *cobra.Command {
 	var duration time.Duration
 	var quiet bool
+	var outSpecs []string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run a short test against the built-in testbed target",
@@ -33,6 +34,10 @@ open-model load past that capacity, so the summary shows where it breaks.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if duration < 3*time.Second {
 				return usageErr(fmt.Errorf("--duration must be at least 3s, got %v", duration))
+			}
+			outs, err := parseOutputs(outSpecs)
+			if err != nil {
+				return usageErr(err)
 			}
 			tb, err := testbed.Start("127.0.0.1:0", testbed.Options{Workers: demoWorkers, WorkTime: demoWorkTime})
 			if err != nil {
@@ -54,12 +59,13 @@ open-model load past that capacity, so the summary shows where it breaks.`,
 			}
 			plan.Name = "demo: testbed /api/items"
 			fmt.Fprintf(env.Stdout, "ramping 0 → %d → %d requests/s over %v, open model\n", demoPeakRate/2, demoPeakRate, duration)
-			_, err = execute(cmd.Context(), env, plan, execOptions{quiet: quiet})
+			_, err = execute(cmd.Context(), env, plan, execOptions{quiet: quiet, outputs: outs})
 			// The demo shows thresholds but always exits 0 once it ran.
 			return err
 		},
 	}
 	cmd.Flags().DurationVar(&duration, "duration", 15*time.Second, "how long the demo load runs")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live progress")
+	cmd.Flags().StringArrayVar(&outSpecs, "out", nil, "write a report: json=PATH, csv=PATH, junit=PATH or html=PATH (repeatable)")
 	return cmd
 }

@@ -37,6 +37,9 @@ func (p *progress) Consume(_ context.Context, s metrics.Snapshot) error {
 	of := ""
 	if p.total > 0 {
 		of = "/" + p.total.String()
+		if elapsed > p.total {
+			elapsed, of = p.total, of+" (finishing in-flight requests)"
+		}
 	}
 	rps := 0.0
 	if d := s.Duration().Seconds(); d > 0 {
@@ -47,11 +50,23 @@ func (p *progress) Consume(_ context.Context, s metrics.Snapshot) error {
 		errPct = 100 * float64(p.errors) / float64(p.requests)
 	}
 	_, err := fmt.Fprintf(p.w, "\r\033[K  %s%s  vus %d  rps %.0f  p99 %s  requests %d  errors %d (%.2f%%)",
-		elapsed, of, s.VUs, rps, t.Latency.Quantile(0.99).Round(10*time.Microsecond), p.requests, p.errors, errPct)
+		elapsed, of, s.VUs, rps, roundLatency(t.Latency.Quantile(0.99)), p.requests, p.errors, errPct)
 	return err
 }
 
 func (p *progress) Close(context.Context) error {
 	_, err := fmt.Fprint(p.w, "\r\033[K")
 	return err
+}
+
+// roundLatency keeps two or three significant digits.
+func roundLatency(d time.Duration) time.Duration {
+	switch {
+	case d >= 10*time.Millisecond:
+		return d.Round(time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(100 * time.Microsecond)
+	default:
+		return d.Round(time.Microsecond)
+	}
 }

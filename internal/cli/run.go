@@ -256,7 +256,7 @@ func writeOutput(o output, s *report.Summary) error {
 	case "junit":
 		err = report.WriteJUnit(f, s)
 	case "html":
-		err = writeHTML(f, s)
+		err = report.WriteHTML(f, s)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

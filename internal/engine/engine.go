@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync"
 	"time"
 
 	"github.com/surgeload/surge/internal/metrics"
@@ -98,9 +97,6 @@ type Engine struct {
 	rec *metrics.Recorder
 
 	adjust chan float64 // new rate or VU count; buffered 1, latest wins
-
-	mu      sync.Mutex
-	started time.Time
 }
 
 // New returns an Engine; call Run to start it.

@@ -1,0 +1,359 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/surgeload/surge/internal/report"
+	"github.com/surgeload/surge/internal/testbed"
+)
+
+// These tests build the real binary and run it against the testbed on
+// 127.0.0.1, checking exit codes, output and the JSON summary.
+
+var surgeBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "surge-e2e")
+	if err != nil {
+		panic(err)
+	}
+	surgeBin = filepath.Join(dir, "surge")
+	if out, err := exec.Command("go", "build", "-o", surgeBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building surge: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+	summary        *report.Summary
+}
+
+// surge runs the binary with args (plus --out json=… and -q) and a 60 s bound.
+func surge(t *testing.T, args ...string) result {
+	t.Helper()
+	r, _ := start(t, args...)
+	return r()
+}
+
+func start(t *testing.T, args ...string) (wait func() result, cmd *exec.Cmd) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "summary.json")
+	if len(args) > 0 && args[0] == "run" {
+		args = append(args, "-q", "--out", "json="+out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	cmd = exec.CommandContext(ctx, surgeBin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	return func() result {
+		defer cancel()
+		err := cmd.Wait()
+		r := result{stdout: stdout.String(), stderr: stderr.String()}
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			r.code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if b, err := os.ReadFile(out); err == nil {
+			r.summary = new(report.Summary)
+			if err := json.Unmarshal(b, r.summary); err != nil {
+				t.Fatalf("summary: %v", err)
+			}
+			checkContract(t, out)
+		}
+		return r
+	}, cmd
+}
+
+// checkContract runs shared/tools/check-summary when the repo sits beside shared/.
+func checkContract(t *testing.T, path string) {
+	t.Helper()
+	tool, _ := filepath.Abs("../../../shared/tools/check-summary")
+	if _, err := os.Stat(tool); err != nil {
+		return
+	}
+	if _, err := exec.LookPath("python3"); err != nil {
+		return
+	}
+	if out, err := exec.Command(tool, path).CombinedOutput(); err != nil {
+		t.Errorf("summary breaks CONTRACT.md: %v\n%s", err, out)
+	}
+}
+
+func target(t *testing.T, o testbed.Options) *testbed.Server {
+	t.Helper()
+	tb, err := testbed.Start("127.0.0.1:0", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tb.Close() })
+	return tb
+}
+
+func mustOK(t *testing.T, r result) *report.Summary {
+	t.Helper()
+	if r.code != 0 || r.summary == nil {
+		t.Fatalf("exit %d, summary %v\nstdout:\n%s\nstderr:\n%s", r.code, r.summary != nil, r.stdout, r.stderr)
+	}
+	return r.summary
+}
+
+func TestTotalsEqualWhatTheTargetReceived(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want int64 // 0: any, but equal to the target's count
+	}{
+		{"closed with a request budget", []string{"--vus", "8", "--requests", "500"}, 500},
+		{"open for a duration", []string{"--rate", "200", "--duration", "2s"}, 400},
+		{"open with a request budget", []string{"--rate", "300", "--requests", "123"}, 123},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tb := target(t, testbed.Options{})
+			s := mustOK(t, surge(t, append([]string{"run", "-u", tb.URL() + "/hello"}, tt.args...)...))
+			if s.Totals.Requests != tb.Count() {
+				t.Fatalf("summary counted %d, target received %d", s.Totals.Requests, tb.Count())
+			}
+			if tt.want != 0 && s.Totals.Requests != tt.want {
+				t.Fatalf("requests %d, want %d", s.Totals.Requests, tt.want)
+			}
+			if s.Totals.Errors != 0 {
+				t.Fatalf("errors %d: %v", s.Totals.Errors, s.Messages)
+			}
+		})
+	}
+}
+
+func TestOpenModelDeliversTheRate(t *testing.T) {
+	tb := target(t, testbed.Options{})
+	s := mustOK(t, surge(t, "run", "-u", tb.URL()+"/hello", "--rate", "500", "--duration", "4s"))
+	if got := s.Totals.Requests; got < 1980 || got > 2020 {
+		t.Fatalf("sent %d requests, want 2000 ± 1%%", got)
+	}
+	if rps := s.Totals.RPS; rps < 495 || rps > 505 {
+		t.Fatalf("achieved %.1f req/s, want 500 ± 1%%", rps)
+	}
+	if s.Run.Model != "open" || s.Totals.DroppedIterations != 0 {
+		t.Fatalf("model %s dropped %d", s.Run.Model, s.Totals.DroppedIterations)
+	}
+}
+
+func TestLatencyOfA20msEndpoint(t *testing.T) {
+	tb := target(t, testbed.Options{})
+	s := mustOK(t, surge(t, "run", "-u", tb.URL()+"/delay?ms=20", "--vus", "4", "--duration", "2s"))
+	if p50 := s.Latency.P50; p50 < 20 || p50 > 23 {
+		t.Fatalf("p50 %.2f ms, want 20–23 ms", p50)
+	}
+	if len(s.Endpoints) != 1 || s.Endpoints[0].Name != "/delay" || s.Endpoints[0].Method != "GET" {
+		t.Fatalf("endpoints %+v", s.Endpoints)
+	}
+}
+
+// A target that stalls for 1 s every 2 s: the open model measures from the
+// due time, so the stall shows in p99 and max; the closed model, whose users
+// wait politely during the stall, hides most of it (coordinated omission).
+func TestStallShowsInOpenModelLatency(t *testing.T) {
+	tb := target(t, testbed.Options{StallEvery: 2 * time.Second, StallFor: time.Second})
+	open := mustOK(t, surge(t, "run", "-u", tb.URL()+"/hello", "--rate", "100", "--duration", "4s"))
+	if open.Latency.P99 < 700 || open.Latency.Max < 900 {
+		t.Fatalf("open model p99 %.1f ms max %.1f ms: the 1 s stall must show", open.Latency.P99, open.Latency.Max)
+	}
+	if open.Latency.P90 < 400 {
+		// about half of all requests fall due during a stall and wait out
+		// the rest of it, so the top tenth waited ≥ 0.8 s
+		t.Fatalf("open model p90 %.1f ms: requests due during the stall must wait", open.Latency.P90)
+	}
+	closed := mustOK(t, surge(t, "run", "-u", tb.URL()+"/hello", "--vus", "2", "--duration", "4s"))
+	if closed.Latency.P90 > 50 {
+		t.Fatalf("closed model p90 %.1f ms, expected the stall to hide", closed.Latency.P90)
+	}
+	if open.Totals.Requests != open.Totals.Iterations {
+		t.Fatalf("requests %d iterations %d", open.Totals.Requests, open.Totals.Iterations)
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func TestErrorsLandInTheirClasses(t *testing.T) {
+	tb := target(t, testbed.Options{})
+	tests := []struct {
+		name, url, class string
+		extra            []string
+	}{
+		{"5xx", tb.URL() + "/status/503", "status_5xx", nil},
+		{"4xx", tb.URL() + "/status/404", "status_4xx", nil},
+		{"reset", tb.URL() + "/reset", "connection_reset", nil},
+		{"closed without answer", tb.URL() + "/close", "connection_reset", nil},
+		{"refused", "http://" + freePort(t) + "/", "connection_refused", nil},
+		{"timeout", tb.URL() + "/hang", "timeout", []string{"--timeout", "200ms"}},
+		{"garbage", tb.URL() + "/garbage", "other", nil},
+		{"dns", "http://surge-test.invalid/", "dns", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := mustOK(t, surge(t, append([]string{"run", "-u", tt.url, "--vus", "2", "--requests", "10"}, tt.extra...)...))
+			if s.Totals.Requests != 10 || s.Totals.Errors != 10 || s.Errors[tt.class] != 10 {
+				t.Fatalf("requests %d errors %d classes %v, want 10 in %s; messages %v", s.Totals.Requests, s.Totals.Errors, s.Errors, tt.class, s.Messages)
+			}
+		})
+	}
+}
+
+func TestLargeAndSlowBodiesAreReadAndCounted(t *testing.T) {
+	tb := target(t, testbed.Options{})
+	s := mustOK(t, surge(t, "run", "-u", tb.URL()+"/big?kb=10240", "--vus", "2", "--requests", "4"))
+	if s.Totals.Errors != 0 || s.Totals.BytesReceived < 4*10<<20 {
+		t.Fatalf("errors %d, received %d bytes, want ≥ 4 × 10 MiB", s.Totals.Errors, s.Totals.BytesReceived)
+	}
+	s = mustOK(t, surge(t, "run", "-u", tb.URL()+"/slow?ms=300", "--vus", "2", "--requests", "2"))
+	if s.Totals.Errors != 0 || s.Latency.Min < 250 {
+		t.Fatalf("errors %d, min latency %.1f ms: the whole trickled body must be waited for", s.Totals.Errors, s.Latency.Min)
+	}
+}
+
+func TestThresholdsDecideTheExitCode(t *testing.T) {
+	tb := target(t, testbed.Options{})
+	base := []string{"run", "-u", tb.URL() + "/hello", "--vus", "2", "--requests", "50"}
+	pass := surge(t, append(base, "--threshold", "p99<5s", "--threshold", "errors<1%")...)
+	if pass.code != 0 {
+		t.Fatalf("passing thresholds: exit %d\n%s", pass.code, pass.stderr)
+	}
+	fail := surge(t, append(base, "--threshold", "p99<1us", "--threshold", "errors<1%")...)
+	if fail.code != 3 {
+		t.Fatalf("failing threshold: exit %d, want 3\n%s", fail.code, fail.stderr)
+	}
+	th := fail.summary.Thresholds
+	if len(th) != 2 || th[0].OK || !th[1].OK || th[0].Unit != "ms" {
+		t.Fatalf("thresholds %+v", th)
+	}
+}
+
+func TestInvalidUsageExits2WithAClearMessage(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no target", []string{"run", "--vus", "2"}, "give a target with -u URL"},
+		{"unknown flag", []string{"run", "-u", "http://127.0.0.1:1/", "--vsu", "2"}, "unknown flag: --vsu"},
+		{"both models", []string{"run", "-u", "http://127.0.0.1:1/", "--vus", "2", "--rate", "5"}, "not both"},
+		{"bad stages", []string{"run", "-u", "http://127.0.0.1:1/", "--stages", "30s"}, "want DURATION:TARGET"},
+		{"bad threshold", []string{"run", "-u", "http://127.0.0.1:1/", "--threshold", "p99<fast"}, `want a number, got "fast"`},
+		{"bad out", []string{"run", "-u", "http://127.0.0.1:1/", "--out", "pdf=x"}, `unknown kind "pdf"`},
+		{"bad URL", []string{"run", "-u", "ftp://127.0.0.1/"}, "want an http:// or https:// URL"},
+		{"bad duration", []string{"run", "-u", "http://127.0.0.1:1/", "--duration", "soon"}, "invalid argument"},
+		{"bad header", []string{"run", "-u", "http://127.0.0.1:1/", "-H", "nocolon"}, "want 'Name: value'"},
+		{"unknown command", []string{"rnu"}, "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := surge(t, tt.args...)
+			if r.code != 2 {
+				t.Fatalf("exit %d, want 2\nstderr: %s", r.code, r.stderr)
+			}
+			if !strings.Contains(r.stderr, tt.want) {
+				t.Fatalf("stderr %q lacks %q", r.stderr, tt.want)
+			}
+			if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
+				t.Fatalf("stack trace in stderr: %s", r.stderr)
+			}
+		})
+	}
+}
+
+func TestInterruptWritesASummaryOfWhatWasSent(t *testing.T) {
+	tb := target(t, testbed.Options{Latency: 20 * time.Millisecond})
+	wait, cmd := start(t, "run", "-u", tb.URL()+"/hello", "--rate", "200", "--duration", "30s")
+	deadline := time.Now().Add(10 * time.Second)
+	for tb.Count() < 100 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	r := wait()
+	if took := time.Since(t0); took > 3*time.Second {
+		t.Fatalf("stopping took %v", took)
+	}
+	s := mustOK(t, r)
+	if s.Totals.Requests < 100 || s.Totals.Requests != tb.Count() {
+		t.Fatalf("summary counted %d, target received %d", s.Totals.Requests, tb.Count())
+	}
+	if s.Run.Status != "stopped" || s.Totals.Errors != 0 {
+		t.Fatalf("status %q errors %d", s.Run.Status, s.Totals.Errors)
+	}
+}
+
+func TestOutputsAreWritten(t *testing.T) {
+	tb := target(t, testbed.Options{})
+	dir := t.TempDir()
+	r := surge(t, "run", "-u", tb.URL()+"/hello", "--vus", "2", "--duration", "1500ms", "--threshold", "p99<1us",
+		"--out", "csv="+filepath.Join(dir, "t.csv"), "--out", "junit="+filepath.Join(dir, "j.xml"), "--out", "html="+filepath.Join(dir, "r.html"))
+	if r.code != 3 {
+		t.Fatalf("exit %d", r.code)
+	}
+	csv, _ := os.ReadFile(filepath.Join(dir, "t.csv"))
+	if lines := strings.Split(strings.TrimSpace(string(csv)), "\n"); len(lines) < 2 || !strings.HasPrefix(lines[0], "time,elapsed_s,requests,rps") {
+		t.Fatalf("csv:\n%s", csv)
+	}
+	junit, _ := os.ReadFile(filepath.Join(dir, "j.xml"))
+	if !bytes.Contains(junit, []byte(`tests="1" failures="1"`)) || !bytes.Contains(junit, []byte(`<failure message="p99&lt;1us`)) {
+		t.Fatalf("junit:\n%s", junit)
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, "r.html"))
+	if len(html) == 0 {
+		t.Fatal("no html report")
+	}
+}
+
+func TestDemoRunsAndExits0(t *testing.T) {
+	r := surge(t, "demo", "--duration", "3s")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"testbed listening on http://127.0.0.1:", "latency", "/api/items", "thresholds"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("demo output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	r := surge(t, "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "surge ") {
+		t.Fatalf("exit %d: %q", r.code, r.stdout)
+	}
+}
