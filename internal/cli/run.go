@@ -37,6 +37,7 @@ type runFlags struct {
 
 func runCmd(env Env) *cobra.Command {
 	var f runFlags
+	var record *recordFlags // --server, --secret: record.go
 	cmd := &cobra.Command{
 		Use:   "run [flags] [SCENARIO.yaml]",
 		Short: "Run a load test and print a summary",
@@ -56,7 +57,7 @@ was sent); 3 a threshold failed; 1 anything else.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			plan, err := f.plan(cmd, args)
+			plan, err := f.plan(cmd, args, env)
 			if err != nil {
 				return usageErr(err)
 			}
@@ -64,7 +65,11 @@ was sent); 3 a threshold failed; 1 anything else.`,
 			if err != nil {
 				return usageErr(err)
 			}
-			sum, err := execute(cmd.Context(), env, plan, execOptions{quiet: f.quiet, outputs: outs})
+			recorder, err := record.sink(cmd.Context(), env, plan)
+			if err != nil {
+				return err
+			}
+			sum, err := execute(cmd.Context(), env, plan, execOptions{quiet: f.quiet, outputs: outs, sink: recorder})
 			if err != nil {
 				return err
 			}
@@ -92,17 +97,38 @@ was sent); 3 a threshold failed; 1 anything else.`,
 	fl.StringArrayVar(&f.outs, "out", nil, "write a report: json=PATH, csv=PATH, junit=PATH or html=PATH (repeatable)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no live progress")
 	fl.BoolVar(&f.insecure, "insecure", false, "skip TLS certificate verification")
+	record = addRecordFlags(fl)
 	return cmd
 }
 
-// plan builds the canonical plan from the flags (and, later, a file).
-func (f *runFlags) plan(cmd *cobra.Command, args []string) (scenario.Plan, error) {
+// plan builds the canonical plan: from a scenario file with the flags laid
+// over it (flags win), or from the flags alone (quick mode).
+func (f *runFlags) plan(cmd *cobra.Command, args []string, env Env) (scenario.Plan, error) {
 	o, err := f.overrides(cmd)
 	if err != nil {
 		return scenario.Plan{}, err
 	}
 	if len(args) == 1 {
-		return scenario.Plan{}, fmt.Errorf("scenario files are not supported yet: run quick mode with -u URL")
+		set := cmd.Flags().Changed
+		for _, name := range []string{"method", "body", "body-file"} {
+			if set(name) {
+				return scenario.Plan{}, fmt.Errorf("--%s is for quick mode (-u URL without a scenario file): set the request in %s", name, args[0])
+			}
+		}
+		if set("vus") && set("rate") {
+			return scenario.Plan{}, errors.New("give --vus (closed model) or --rate (open model), not both")
+		}
+		if set("url") {
+			o.Target = &f.url // the base URL the file's relative URLs resolve against
+		}
+		for _, h := range f.headers {
+			hd, err := scenario.ParseHeader(h)
+			if err != nil {
+				return scenario.Plan{}, err
+			}
+			o.Headers = append(o.Headers, hd)
+		}
+		return scenario.LoadFile(args[0], scenario.Options{Getenv: env.Getenv, Overrides: o})
 	}
 	if f.url == "" {
 		return scenario.Plan{}, errors.New("nothing to test: give a target with -u URL (see 'surge run --help')")

@@ -8,11 +8,12 @@ import (
 // Split divides p's load into n shares whose sums equal the plan: the rate
 // and rate targets are divided exactly; VU counts, VU targets, max VUs and
 // the iteration budget are divided as integers, the remainder going to the
-// first shares.
+// first shares. Unique data rows are dealt out so no two shares hold the
+// same row.
 func Split(p scenario.Plan, n int) []scenario.Plan {
 	out := make([]scenario.Plan, n)
 	for i := range out {
-		q := p
+		q := p.PartitionData(i, n)
 		l := &q.Load
 		l.Rate = p.Load.Rate / float64(n)
 		l.VUs = share(p.Load.VUs, i, n)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -17,7 +18,7 @@ func (e *Engine) runClosed(soft context.Context, stop context.CancelFunc, hard c
 		mu      sync.Mutex // guards vus, alive and running
 		vus     []VU
 		alive   []bool
-		ended   []bool // VUs whose Iterate returned an error: never restarted
+		done    []bool // VUs that ended for good (ErrVUDone or an error): never restarted
 		running int
 		target  atomic.Int64
 		claimed atomic.Int64 // iterations started, against cfg.Iterations
@@ -26,32 +27,55 @@ func (e *Engine) runClosed(soft context.Context, stop context.CancelFunc, hard c
 	profile := e.cfg.Profile
 	base := time.Duration(0) // offset where profile starts (moves on Adjust)
 
+	budgetUsed := false // guarded by mu: no VU may start again
+	// exhausted reports, under mu, whether every VU the profile wants has
+	// ended for good, so that none can run again.
+	exhausted := func() bool {
+		n := int(target.Load())
+		if n == 0 || n > len(done) {
+			return false
+		}
+		for id := range n {
+			if !done[id] {
+				return false
+			}
+		}
+		return true
+	}
 	loop := func(id int, vu VU) {
 		defer wg.Done()
-		var failed bool
+		var ended bool // this VU is finished for good
 		defer func() {
 			mu.Lock()
 			alive[id] = false
-			ended[id] = failed
+			done[id] = ended
 			running--
 			e.rec.SetVUs(running)
-			if failed && running == 0 {
-				stop() // every VU that could run has ended
+			if running == 0 && (budgetUsed || exhausted()) {
+				stop() // no VU can run any more: the segment is done
 			}
 			mu.Unlock()
 		}()
 		var num int64
 		for soft.Err() == nil && int64(id) < target.Load() {
 			if e.cfg.Iterations > 0 && claimed.Add(1) > e.cfg.Iterations {
-				stop() // budget used up: the whole segment is done
+				// Budget used up: this VU leaves; the others finish the
+				// iterations they are in, and the last one out stops the run.
+				mu.Lock()
+				budgetUsed = true
+				mu.Unlock()
 				return
 			}
 			err := vu.Iterate(soft, Iteration{Due: time.Now(), Num: num})
+			if errors.Is(err, ErrVUDone) {
+				ended = true
+				return
+			}
 			num++
 			e.rec.IterationDone()
 			if err != nil {
 				vuErr.CompareAndSwap(nil, err)
-				failed = true
+				ended = true
 				return
 			}
 		}
@@ -60,14 +84,14 @@ func (e *Engine) runClosed(soft context.Context, stop context.CancelFunc, hard c
 		target.Store(int64(n))
 		mu.Lock()
 		defer mu.Unlock()
-		for id := 0; id < n; id++ {
-			if id < len(alive) && (alive[id] || ended[id]) {
+		for id := 0; id < n && !budgetUsed; id++ {
+			if id < len(alive) && (alive[id] || done[id]) {
 				continue
 			}
 			if id >= len(vus) {
 				vus = append(vus, e.w.NewVU(hard, id))
 				alive = append(alive, false)
-				ended = append(ended, false)
+				done = append(done, false)
 			}
 			alive[id] = true
 			running++

@@ -83,9 +83,16 @@ type Workload interface {
 type VU interface {
 	// Iterate runs one iteration and records its requests. ctx is cancelled
 	// when the run stops gracefully: the VU should then cut think time short
-	// and start no new request. An error ends this VU (e.g. its data ran out).
+	// and start no new request. An error wrapping ErrVUDone ends this VU;
+	// any other error ends it and is returned by Engine.Run.
 	Iterate(ctx context.Context, it Iteration) error
 }
+
+// ErrVUDone, returned (wrapped) by Iterate before the iteration did
+// anything, says that this VU has no more work — e.g. a unique data source
+// has no row left for it. The VU ends without failing the run and no new VU
+// is started in its place; when no VU is left, the segment ends normally.
+var ErrVUDone = errors.New("virtual user has no more work")
 
 // ErrBadConfig reports an invalid Config.
 var ErrBadConfig = errors.New("invalid load configuration")

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -187,5 +188,55 @@ func TestAdjustChangesTheRate(t *testing.T) {
 	// ≈50 in the first second, ≈250 in the second.
 	if got := w.iters.Load(); got < 260 || got > 320 {
 		t.Fatalf("ran %d iterations, want ≈300", got)
+	}
+}
+
+// doneWork's VUs run `rows` iterations in all, then report ErrVUDone, like
+// a unique data source running out.
+type doneWork struct {
+	rec  *metrics.Recorder
+	rows atomic.Int64
+}
+
+func (w *doneWork) NewVU(_ context.Context, id int) engine.VU { return &doneVU{w, id} }
+
+type doneVU struct {
+	w  *doneWork
+	id int
+}
+
+func (v *doneVU) Iterate(_ context.Context, it engine.Iteration) error {
+	if v.w.rows.Add(-1) < 0 {
+		return fmt.Errorf("no row left: %w", engine.ErrVUDone)
+	}
+	time.Sleep(time.Millisecond)
+	v.w.rec.Record(v.id, 0, metrics.Outcome{Latency: time.Since(it.Due)})
+	return nil
+}
+
+func TestVUsThatRunOutOfWorkEndTheRunCleanly(t *testing.T) {
+	for _, model := range []engine.Model{engine.Closed, engine.Open} {
+		t.Run(model.String(), func(t *testing.T) {
+			start := time.Now()
+			rec := newRec(start)
+			w := &doneWork{rec: rec}
+			w.rows.Store(40)
+			profile := engine.Constant(5, time.Minute)
+			if model == engine.Open {
+				profile = engine.Constant(200, time.Minute)
+			}
+			e, _ := engine.New(engine.Config{Model: model, Profile: profile}, w, rec)
+			t0 := time.Now()
+			if err := e.Run(context.Background(), start); err != nil {
+				t.Fatalf("run failed: %v", err)
+			}
+			if took := time.Since(t0); took > 5*time.Second {
+				t.Fatalf("the run went on for %v after every VU ran out of work", took)
+			}
+			s := rec.Snapshot(time.Now())
+			if s.Iterations != 40 || s.Totals().Requests != 40 {
+				t.Fatalf("iterations %d requests %d, want 40 (an ended VU's last call is no iteration)", s.Iterations, s.Totals().Requests)
+			}
+		})
 	}
 }

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +15,17 @@ import (
 // true due times and then dropped if they waited past the timeout.
 const queueSize = 4096
 
+// preciseWait is how much of a wait the scheduler spends on the precise,
+// uninterruptible sleeper (sleep_linux.go); the runtime's timers, which a
+// stop or an adjustment can interrupt, wake up to a millisecond late.
+const preciseWait = 2 * time.Millisecond
+
+// minWakeGap is the least time between two precise wake-ups of the
+// scheduler. It bounds the start lag it adds (well under the 1 ms that the
+// runtime's timers would add) and the wake-ups per second (a wake-up costs
+// tens of µs of CPU on a virtual machine).
+const minWakeGap = 250 * time.Microsecond
+
 // runOpen schedules iterations at the profile's rate. The scheduler sleeps
 // until the next due time and hands the due time to an idle VU; when no VU is
 // idle it starts one (up to MaxVUs), and when none may be started the due
@@ -21,17 +34,20 @@ const queueSize = 4096
 func (e *Engine) runOpen(user, soft context.Context, stop context.CancelFunc, hard context.Context, start time.Time) error {
 	queue := make(chan time.Time, queueSize)
 	var (
-		wg      sync.WaitGroup
-		idle    atomic.Int64 // VUs waiting on queue
-		active  atomic.Int64 // VUs running an iteration
-		spawned int
-		vuErr   atomic.Value
+		wg         sync.WaitGroup
+		idle       atomic.Int64 // VUs waiting on queue
+		active     atomic.Int64 // VUs running an iteration
+		spawned    int
+		vuErr      atomic.Value
+		live       atomic.Int64 // VUs started and not ended
+		poolClosed atomic.Bool  // a VU ran out of work: start no more
 	)
 	spawn := func() {
 		id := spawned
 		spawned++
 		wg.Add(1)
 		idle.Add(1)
+		live.Add(1)
 		go func() {
 			defer wg.Done()
 			vu := e.w.NewVU(hard, id)
@@ -52,11 +68,22 @@ func (e *Engine) runOpen(user, soft context.Context, stop context.CancelFunc, ha
 				e.rec.RecordLag(id, now.Sub(due))
 				e.rec.SetVUs(int(active.Add(1)))
 				err := vu.Iterate(soft, Iteration{Due: due, Num: num})
+				e.rec.SetVUs(int(active.Add(-1)))
+				if errors.Is(err, ErrVUDone) {
+					// This VU has no more work, and a new one would have
+					// none either (its data ran out): the pool stops growing,
+					// and when its last VU ends, the segment ends.
+					poolClosed.Store(true)
+					if live.Add(-1) == 0 {
+						stop()
+					}
+					return
+				}
 				num++
 				e.rec.IterationDone()
-				e.rec.SetVUs(int(active.Add(-1)))
 				if err != nil {
 					vuErr.CompareAndSwap(nil, err)
+					live.Add(-1)
 					return // this VU is done; the pool may start another
 				}
 				idle.Add(1)
@@ -67,6 +94,9 @@ func (e *Engine) runOpen(user, soft context.Context, stop context.CancelFunc, ha
 	pacer := NewRatePacer(e.cfg.Profile)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	precise := newSleeper()
+	defer precise.close()
+	var woke time.Time // when the last precise sleep ended
 	var sent int64
 schedule:
 	for e.cfg.Iterations == 0 || sent < e.cfg.Iterations {
@@ -75,8 +105,11 @@ schedule:
 			break
 		}
 		due := start.Add(off)
-		if d := time.Until(due); d > 0 {
-			timer.Reset(d)
+		if d := time.Until(due); d > preciseWait {
+			woke = time.Time{} // a long wait: no batching after it
+			// A long wait: sleep on a timer that a stop or an adjustment
+			// can interrupt, until shortly before the due time.
+			timer.Reset(d - preciseWait)
 			select {
 			case <-timer.C:
 			case <-soft.Done():
@@ -88,8 +121,25 @@ schedule:
 				continue
 			}
 		}
+		if time.Until(due) > 0 {
+			// Wake at most once per minWakeGap: each wake costs far more
+			// CPU than dispatching an iteration, so iterations due within
+			// the gap start together, up to minWakeGap late.
+			wake := due
+			if next := woke.Add(minWakeGap); wake.Before(next) {
+				wake = next
+			}
+			precise.sleepUntil(wake)
+			woke = time.Now()
+		} else if len(queue) > 0 && idle.Load() > 0 {
+			// Behind schedule: let idle VUs take what is queued before
+			// deciding that another VU is needed. With one core they could
+			// not run while this loop does, and every late iteration would
+			// start a VU, and a connection, of its own.
+			runtime.Gosched()
+		}
 		// A VU is needed if none is idle beyond those the queue already claims.
-		if idle.Load() <= int64(len(queue)) && spawned < e.cfg.MaxVUs {
+		if idle.Load() <= int64(len(queue)) && spawned < e.cfg.MaxVUs && !poolClosed.Load() {
 			spawn()
 		}
 		select {

@@ -118,3 +118,20 @@ func TestParseStages(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseStages(f *testing.F) {
+	for _, s := range []string{"30s:200,1m:200,30s:0", "1s:1", "1h:0.5, 2m:10"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		st, err := engine.ParseStages(s)
+		if err != nil {
+			return
+		}
+		for _, x := range st {
+			if x.Duration <= 0 || x.Target < 0 || math.IsNaN(x.Target) {
+				t.Fatalf("%q parsed to a bad stage %+v", s, x)
+			}
+		}
+	})
+}

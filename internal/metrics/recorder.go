@@ -58,7 +58,30 @@ type interval struct {
 	eps    []epAcc
 	checks [][2]int64 // passes, fails
 	lag    *Sketch
-	msgs   map[string]int64
+	msgs   map[msgKey]int64
+}
+
+// msgKey counts an error message by class without building the
+// "class: message" string per request; Snapshot builds it once per key.
+type msgKey struct {
+	class Class
+	msg   string
+	other bool // stands for the messages beyond maxMessages
+}
+
+// addMessage counts one message, at most maxMessages distinct ones per
+// interval and shard; the rest are counted together.
+func (iv *interval) addMessage(c Class, msg string) {
+	if iv.msgs == nil {
+		iv.msgs = make(map[msgKey]int64)
+	}
+	k := msgKey{class: c, msg: msg}
+	if len(iv.msgs) >= maxMessages {
+		if _, ok := iv.msgs[k]; !ok {
+			k = msgKey{other: true}
+		}
+	}
+	iv.msgs[k]++
 }
 
 type epAcc struct {
@@ -112,7 +135,7 @@ func (r *Recorder) Record(hint, ep int, o Outcome) {
 	a.bytesReceived += o.BytesReceived
 	a.latency.Add(o.Latency)
 	if o.Class != OK && o.Message != "" {
-		addMessage(&s.cur.msgs, o.Class.String()+": "+o.Message, 1)
+		s.cur.addMessage(o.Class, o.Message)
 	}
 	s.mu.Unlock()
 }
@@ -201,7 +224,11 @@ func (r *Recorder) Snapshot(now time.Time) Snapshot {
 		}
 		out.Lag.MergeFrom(iv.lag)
 		iv.lag.Reset()
-		for m, n := range iv.msgs {
+		for k, n := range iv.msgs {
+			m := OtherMessages
+			if !k.other {
+				m = k.class.String() + ": " + k.msg
+			}
 			addMessage(&out.Messages, m, n)
 		}
 		clear(iv.msgs)

@@ -9,18 +9,31 @@ import (
 
 	"github.com/surgeload/surge/internal/engine"
 	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/suggest"
 )
 
 // Plan is one load test: what to send, how hard, and what must hold.
 type Plan struct {
-	Name       string        `json:"name"`
-	Target     string        `json:"target,omitempty"` // base URL for relative step URLs
-	Load       Load          `json:"load"`
-	Timeout    time.Duration `json:"timeout"` // per request, unless a step sets its own
-	Headers    []Header      `json:"headers,omitempty"`
-	Flows      []Flow        `json:"flows"`
-	Thresholds []string      `json:"thresholds,omitempty"`
-	Insecure   bool          `json:"insecure,omitempty"` // skip TLS verification
+	Name    string        `json:"name"`
+	Target  string        `json:"target,omitempty"` // base URL for relative step URLs
+	Load    Load          `json:"load"`
+	Timeout time.Duration `json:"timeout"` // per request, unless a step sets its own
+	// Headers go with every request (a step's own headers win). Their
+	// values are templates; one whose variable is not set yet is left out.
+	Headers  []Header `json:"headers,omitempty"`
+	Insecure bool     `json:"insecure,omitempty"` // skip TLS verification
+	// Vars are per-VU variables with their starting values.
+	Vars []Var `json:"vars,omitempty"`
+	// Env holds the values of the {{env.NAME}} the templates read, taken
+	// from the environment when the plan was built. It is not serialised:
+	// it may hold secrets, and plans are stored in the run history.
+	Env map[string]string `json:"-"`
+	// Data are the data sources templates read rows from ({{users.name}}).
+	Data []DataSource `json:"data,omitempty"`
+	// Setup runs once per VU, before its first flow.
+	Setup      []Step   `json:"setup,omitempty"`
+	Flows      []Flow   `json:"flows"`
+	Thresholds []string `json:"thresholds,omitempty"`
 }
 
 // Load is the load shape.
@@ -46,10 +59,18 @@ func (l Load) Profile() engine.Profile {
 	return engine.Constant(start, l.Duration)
 }
 
-// Header is one request header.
+// Header is one request header; Value is a template.
 type Header struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
+}
+
+// Var is a per-VU variable and its starting value: text, or a JSON literal
+// (a number, true, false) when JSON is set.
+type Var struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	JSON  bool   `json:"json,omitempty"`
 }
 
 // Flow is a named sequence of steps; each iteration runs one flow, picked
@@ -60,22 +81,6 @@ type Flow struct {
 	Steps  []Step `json:"steps"`
 }
 
-// Step is a request, or a pause when Think is set.
-type Step struct {
-	Name    string        `json:"name,omitempty"` // endpoint name in reports
-	Method  string        `json:"method,omitempty"`
-	URL     string        `json:"url,omitempty"` // absolute, or relative to Plan.Target
-	Headers []Header      `json:"headers,omitempty"`
-	Body    string        `json:"body,omitempty"`
-	Timeout time.Duration `json:"timeout,omitempty"`
-
-	Think    time.Duration `json:"think,omitempty"`     // pause; with ThinkMax, uniform in [Think, ThinkMax]
-	ThinkMax time.Duration `json:"think_max,omitempty"` // 0 means a fixed pause
-}
-
-// IsThink reports whether the step is a pause rather than a request.
-func (s Step) IsThink() bool { return s.Method == "" && s.Think > 0 }
-
 // Defaults.
 const (
 	DefaultDuration = 10 * time.Second // when neither duration, stages nor a request budget is given
@@ -84,122 +89,180 @@ const (
 	DefaultVUs            = 1
 )
 
-// Problems is every problem found while validating a plan.
-type Problems []error
-
-func (p Problems) Error() string {
-	msgs := make([]string, len(p))
-	for i, e := range p {
-		msgs[i] = e.Error()
-	}
-	return strings.Join(msgs, "\n")
+// validator collects problems; each names the plan field it is about.
+type validator struct {
+	probs     Problems
+	ctx       string // words for the current flow/step, printed without a position
+	badTarget bool   // URLs are not checked against a target that is wrong
 }
 
-// ErrInvalid is wrapped by every validation error, so callers can map bad
-// input to its exit code with errors.Is.
-var ErrInvalid = errors.New("invalid plan")
+func (v *validator) add(path, format string, args ...any) {
+	v.probs = append(v.probs, &Error{Path: path, Context: v.ctx, Msg: oneLine.Replace(fmt.Sprintf(format, args...))})
+}
 
-// Unwrap lets errors.Is see ErrInvalid.
-func (p Problems) Unwrap() []error { return append([]error{ErrInvalid}, p...) }
+// addSummary adds a problem about a whole that a problem inside it (say, a
+// step the loader could not read) may explain.
+func (v *validator) addSummary(path, format string, args ...any) {
+	v.add(path, format, args...)
+	v.probs[len(v.probs)-1].(*Error).summary = true
+}
 
 // Validate fills in defaults and checks the plan, returning every problem.
+// It may be called again on a valid plan and then changes nothing.
 func (p *Plan) Validate() error {
-	var probs Problems
-	add := func(format string, args ...any) { probs = append(probs, fmt.Errorf(format, args...)) }
-	l := &p.Load
+	v := &validator{}
+	p.validateLoad(v)
 	if p.Timeout == 0 {
 		p.Timeout = engine.DefaultTimeout
 	}
 	if p.Timeout < 0 {
-		add("timeout must be positive, got %v", p.Timeout)
+		v.add("timeout", "timeout must be positive, got %v", p.Timeout)
 	}
+	if p.Target != "" {
+		if err := checkTarget(p.Target); err != nil {
+			v.add("target", "%v", err)
+			v.badTarget = true
+		}
+	}
+	sc := p.newScope(v)
+	for i, h := range p.Headers {
+		path := fmt.Sprintf("headers[%d]", i)
+		if !validHeaderName(h.Name) {
+			v.add(path, "bad header name %q", h.Name)
+		}
+		sc.checkTemplate(v, path, h.Value, nil)
+	}
+	avail := sc.startVars()
+	for j := range p.Setup {
+		v.ctx = fmt.Sprintf("setup step %d", j+1)
+		p.validateStep(v, sc, fmt.Sprintf("setup[%d]", j), &p.Setup[j], avail)
+	}
+	v.ctx = ""
+	if len(p.Flows) == 0 {
+		v.addSummary("flows", "no flows: nothing to send")
+	}
+	for i := range p.Flows {
+		f := &p.Flows[i]
+		path := fmt.Sprintf("flows[%d]", i)
+		if f.Name == "" {
+			f.Name = fmt.Sprintf("flow %d", i+1)
+		}
+		if f.Weight == 0 {
+			f.Weight = 1
+		}
+		if f.Weight < 0 {
+			v.add(path+".weight", "flow %q: weight must be positive, got %d", f.Name, f.Weight)
+		}
+		flowAvail := clone(avail)
+		requests := 0
+		for j := range f.Steps {
+			v.ctx = fmt.Sprintf("flow %q: step %d", f.Name, j+1)
+			if p.validateStep(v, sc, fmt.Sprintf("%s.steps[%d]", path, j), &f.Steps[j], flowAvail) {
+				requests++
+			}
+		}
+		v.ctx = ""
+		if requests == 0 {
+			v.addSummary(path+".steps", "flow %q sends no request", f.Name)
+		}
+	}
+	p.validateThresholds(v)
+	sc.inferDataScope()
+	if len(v.probs) > 0 {
+		return v.probs
+	}
+	return nil
+}
+
+func (p *Plan) validateLoad(v *validator) {
+	l := &p.Load
 	if l.Duration < 0 {
-		add("duration must be positive, got %v", l.Duration)
+		v.add("load.duration", "duration must be positive, got %v", l.Duration)
 	}
 	if l.Iterations < 0 {
-		add("requests must be positive, got %d", l.Iterations)
+		v.add("load.iterations", "iterations must be positive, got %d", l.Iterations)
 	}
 	if len(l.Stages) > 0 && l.Duration > 0 {
-		add("give either a duration or stages, not both")
+		v.add("load.stages", "give either a duration or stages, not both")
 	}
-	if l.Duration == 0 && len(l.Stages) == 0 {
-		if l.Iterations == 0 {
-			l.Duration = DefaultDuration
-		}
+	if l.Duration == 0 && len(l.Stages) == 0 && l.Iterations == 0 {
+		l.Duration = DefaultDuration
 	}
 	switch l.Model {
 	case engine.Open:
 		if l.Rate < 0 || (l.Rate == 0 && len(l.Stages) == 0) {
-			add("rate must be positive, got %v", l.Rate)
+			v.add("load.rate", "rate must be positive, got %v", l.Rate)
 		}
 		if l.VUs != 0 {
-			add("vus belongs to the closed model; the open model takes rate (and max_vus)")
+			v.add("load.vus", "vus belongs to the closed model; the open model takes rate (and max_vus)")
 		}
 		if l.MaxVUs < 0 {
-			add("max_vus must be positive, got %d", l.MaxVUs)
+			v.add("load.max_vus", "max_vus must be positive, got %d", l.MaxVUs)
 		}
 	case engine.Closed:
 		if l.VUs == 0 && len(l.Stages) == 0 {
 			l.VUs = DefaultVUs
 		}
 		if l.VUs < 0 {
-			add("vus must be positive, got %d", l.VUs)
+			v.add("load.vus", "vus must be positive, got %d", l.VUs)
+		}
+		if l.Rate != 0 {
+			v.add("load.rate", "rate belongs to the open model; the closed model takes vus")
 		}
 		if l.MaxVUs != 0 {
-			add("max_vus belongs to the open model (rate)")
+			v.add("load.max_vus", "max_vus belongs to the open model (rate)")
 		}
+	default:
+		v.add("load.model", "unknown load model %d", l.Model)
 	}
 	for i, s := range l.Stages {
 		if s.Duration <= 0 || s.Target < 0 {
-			add("stage %d: want a positive duration and a target ≥ 0", i+1)
+			v.add(fmt.Sprintf("load.stages[%d]", i), "stage %d: want a positive duration and a target ≥ 0", i+1)
 		}
 	}
 	if l.Profile().Peak() == 0 {
-		add("the load never rises above zero")
+		v.addSummary("load", "the load never rises above zero")
 	}
-	for _, expr := range p.Thresholds {
-		if _, err := metrics.ParseThreshold(expr); err != nil {
-			probs = append(probs, err)
-		}
-	}
-	if len(p.Flows) == 0 {
-		add("no flows: nothing to send")
-	}
-	for i := range p.Flows {
-		f := &p.Flows[i]
-		if f.Weight == 0 {
-			f.Weight = 1
-		}
-		if f.Weight < 0 {
-			add("flow %q: weight must be positive", f.Name)
-		}
-		requests := 0
-		for j := range f.Steps {
-			s := &f.Steps[j]
-			if s.IsThink() {
-				if s.ThinkMax != 0 && s.ThinkMax < s.Think {
-					add("flow %q: step %d: think range ends before it starts", f.Name, j+1)
-				}
-				continue
-			}
-			requests++
-			if s.Method == "" {
-				s.Method = "GET"
-			}
-			s.Method = strings.ToUpper(s.Method)
-			if err := p.checkURL(s.URL); err != nil {
-				add("flow %q: step %d: %v", f.Name, j+1, err)
-			}
-			if s.Name == "" {
-				s.Name = DefaultName(s.URL)
+}
+
+func (p *Plan) validateThresholds(v *validator) {
+	var names []string
+	seen := map[string]bool{}
+	for _, f := range p.Flows {
+		for _, s := range append(append([]Step(nil), p.Setup...), f.Steps...) {
+			if !s.IsThink() && !seen[s.Name] {
+				seen[s.Name] = true
+				names = append(names, s.Name)
 			}
 		}
-		if requests == 0 {
-			add("flow %q sends no request", f.Name)
+	}
+	for i, expr := range p.Thresholds {
+		path := fmt.Sprintf("thresholds[%d]", i)
+		t, err := metrics.ParseThreshold(expr)
+		if err != nil {
+			v.add(path, "%v", err)
+			continue
+		}
+		if t.Endpoint != "" && !seen[t.Endpoint] {
+			hint := ""
+			if best := suggest.Closest(t.Endpoint, names); best != "" {
+				hint = "; did you mean `" + best + "`?"
+			}
+			v.add(path, "threshold %q: no step is named `%s`%s", expr, t.Endpoint, hint)
 		}
 	}
-	if len(probs) > 0 {
-		return probs
+}
+
+func checkTarget(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("bad target %q: %w", raw, errors.Unwrap(err))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("target %q: want an http:// or https:// URL", raw)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("target %q: no host", raw)
 	}
 	return nil
 }
@@ -239,16 +302,28 @@ func (p *Plan) ResolveURL(raw string) (*url.URL, error) {
 
 // DefaultName names an endpoint after its URL's path, without the query, so
 // that /todos?user_id=17 and /todos?user_id=18 are one row in the report.
+// Templates stay as written: /users/{{id}} is one endpoint.
 func DefaultName(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Path == "" {
-		if i := strings.IndexAny(raw, "?#"); i >= 0 {
-			raw = raw[:i]
-		}
-		if raw == "" || strings.Contains(raw, "://") {
-			return "/"
-		}
-		return raw
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		raw = raw[:i]
 	}
-	return u.Path
+	if scheme, rest, ok := strings.Cut(raw, "://"); ok && !strings.Contains(scheme, "{{") {
+		// drop the scheme and host: the path names the endpoint
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			return rest[i:]
+		}
+		return "/"
+	}
+	if raw == "" {
+		return "/"
+	}
+	return raw
+}
+
+func clone(m map[string]bool) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }

@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"github.com/surgeload/surge/internal/engine"
+	"github.com/surgeload/surge/internal/template"
 )
 
-// Overrides are load settings given on the command line (or in an API
-// request). A nil field was not given. Apply lays them over a plan: flags win
-// over the file, which wins over defaults.
+// Overrides are settings given on the command line (or in an API request).
+// A nil field was not given. Apply lays them over a plan: flags win over
+// the file, which wins over defaults.
 type Overrides struct {
 	VUs        *int
 	Rate       *float64
@@ -21,6 +22,11 @@ type Overrides struct {
 	Timeout    *time.Duration
 	Thresholds []string // added to the plan's
 	Insecure   *bool
+	// Target replaces the base URL that relative step URLs resolve against.
+	Target *string
+	// Headers are set on every request, replacing default headers of the
+	// same name (values are sent as given, not as templates).
+	Headers []Header
 }
 
 // Apply lays o over p. It does not validate; call p.Validate afterwards.
@@ -58,7 +64,35 @@ func (p *Plan) Apply(o Overrides) {
 	if o.Insecure != nil {
 		p.Insecure = *o.Insecure
 	}
+	if o.Target != nil {
+		p.Target = *o.Target
+	}
+	if len(o.Headers) > 0 {
+		headers := make([]Header, 0, len(p.Headers)+len(o.Headers))
+		for _, h := range p.Headers {
+			replaced := false
+			for _, oh := range o.Headers {
+				replaced = replaced || strings.EqualFold(h.Name, oh.Name)
+			}
+			if !replaced {
+				headers = append(headers, h)
+			}
+		}
+		for _, h := range o.Headers {
+			headers = append(headers, Header{Name: h.Name, Value: template.EscapeText(h.Value)})
+		}
+		p.Headers = headers
+	}
 	p.Thresholds = append(p.Thresholds, o.Thresholds...)
+}
+
+// ParseHeader parses a "Name: value" header as given on the command line.
+func ParseHeader(s string) (Header, error) {
+	name, value, ok := strings.Cut(s, ":")
+	if !ok || strings.TrimSpace(name) == "" {
+		return Header{}, &Error{Msg: fmt.Sprintf("header %q: want 'Name: value'", s)}
+	}
+	return Header{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)}, nil
 }
 
 // QuickRequest is the single request of quick mode.
@@ -71,20 +105,21 @@ type QuickRequest struct {
 
 // Quick builds the plan of quick mode: one flow with one request, in which
 // one iteration is one request. Model: open when a rate is given, closed
-// otherwise.
+// otherwise. Quick mode sends what it is given: "{{" in the URL, headers or
+// body is literal text, not a template.
 func Quick(q QuickRequest, o Overrides) (Plan, error) {
-	step := Step{Method: q.Method, URL: q.URL, Body: q.Body}
+	step := Step{Method: q.Method, URL: template.EscapeText(q.URL), Body: template.EscapeText(q.Body)}
 	for _, h := range q.Headers {
-		name, value, ok := strings.Cut(h, ":")
-		if !ok || strings.TrimSpace(name) == "" {
-			return Plan{}, fmt.Errorf("%w: header %q: want 'Name: value'", ErrInvalid, h)
+		hd, err := ParseHeader(h)
+		if err != nil {
+			return Plan{}, Problems{err}
 		}
-		step.Headers = append(step.Headers, Header{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)})
+		step.Headers = append(step.Headers, Header{Name: hd.Name, Value: template.EscapeText(hd.Value)})
 	}
 	p := Plan{Name: q.URL, Flows: []Flow{{Name: "default", Weight: 1, Steps: []Step{step}}}}
 	p.Apply(o)
 	if o.VUs != nil && o.Rate != nil {
-		return p, Problems{fmt.Errorf("give --vus (closed model) or --rate (open model), not both")}
+		return p, Problems{&Error{Msg: "give --vus (closed model) or --rate (open model), not both"}}
 	}
 	return p, p.Validate()
 }

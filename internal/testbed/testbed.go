@@ -49,6 +49,7 @@ type Server struct {
 	mu     sync.Mutex
 	byPath map[string]int64
 	done   chan struct{}
+	api    api // state of the API endpoints (api.go)
 }
 
 // Start listens on addr (e.g. "127.0.0.1:0") and serves until Close.
@@ -113,7 +114,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.byPath[r.URL.Path]++
 	s.mu.Unlock()
-	_, _ = io.Copy(io.Discard, r.Body)
+	readBody(r) // discarded, but kept for the API endpoints (api.go)
 
 	s.stall(r.Context())
 	if d := s.opts.Latency + jitter(s.opts.Jitter); d > 0 {
@@ -167,6 +168,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case path == "/reset", path == "/close", path == "/garbage":
 		s.misbehave(w, path)
+	case s.serveAPI(w, r): // /login, /me, /todos, /products, /sales, /stock
 	default:
 		http.NotFound(w, r)
 	}

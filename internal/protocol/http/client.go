@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -58,14 +60,26 @@ type Options struct {
 	Insecure bool
 	// DisableKeepAlive opens a new connection for every request.
 	DisableKeepAlive bool
+	// ForceNetHTTP sends plain http:// requests with net/http too. By
+	// default they go through the lean HTTP/1.1 client (h1.go), which costs
+	// a fraction of the CPU; https:// always uses net/http (TLS, HTTP/2).
+	ForceNetHTTP bool
 }
 
 // DefaultIdleConns is the idle-connection pool size per host when unset.
 const DefaultIdleConns = 1024
 
-// Client sends requests over a shared connection pool.
+// Client sends requests: plain http:// ones through the lean HTTP/1.1
+// client, on connections each Session owns, and the rest through a shared
+// net/http connection pool.
 type Client struct {
 	transport *nethttp.Transport
+	dialer    net.Dialer
+	lean      bool // plain http:// requests use the lean client
+	keepAlive bool
+
+	mu    sync.Mutex
+	conns map[*h1Conn]struct{} // the lean client's open connections, for Close
 }
 
 // NewClient returns a Client.
@@ -89,31 +103,74 @@ func NewClient(o Options) *Client {
 		ForceAttemptHTTP2:     true,
 		TLSClientConfig:       &tls.Config{InsecureSkipVerify: o.Insecure}, //nolint:gosec // opt-in flag
 	}
-	return &Client{transport: t}
+	return &Client{
+		transport: t, dialer: *dialer,
+		lean:      !o.ForceNetHTTP && o.MaxConnsPerHost == 0,
+		keepAlive: !o.DisableKeepAlive,
+	}
 }
 
-// Close closes idle connections.
-func (c *Client) Close() { c.transport.CloseIdleConnections() }
+// Close closes idle connections, and every connection of the lean client:
+// call it when no request is under way.
+func (c *Client) Close() {
+	c.transport.CloseIdleConnections()
+	c.closeH1()
+}
 
-// Session is one VU's view of the client: its own cookie jar.
+// Session is one VU's view of the client: its own cookie jar and, for
+// plain http:// targets, its own keep-alive connections.
 type Session struct {
 	c   *Client
-	jar *cookiejar.Jar
+	jar *jar
+	h1  h1Session
 }
 
 // NewSession returns a session with an empty cookie jar.
 func (c *Client) NewSession() *Session {
-	jar, _ := cookiejar.New(nil) // cannot fail without options
-	return &Session{c: c, jar: jar}
+	j, _ := cookiejar.New(nil) // cannot fail without options
+	return &Session{c: c, jar: &jar{Jar: j}}
 }
 
 // Jar returns the session's cookie jar.
 func (s *Session) Jar() nethttp.CookieJar { return s.jar }
 
+// jar is a cookie jar that knows whether it was ever given a cookie, so a
+// session that never got one skips the lookup per request.
+type jar struct {
+	*cookiejar.Jar
+	used atomic.Bool
+}
+
+func (j *jar) SetCookies(u *url.URL, cookies []*nethttp.Cookie) {
+	j.used.Store(true)
+	j.Jar.SetCookies(u, cookies)
+}
+
+func (j *jar) Cookies(u *url.URL) []*nethttp.Cookie {
+	if !j.used.Load() {
+		return nil
+	}
+	return j.Jar.Cookies(u)
+}
+
 // Do sends r and fills res. It always counts as one request sent: whatever
-// happens is in res.Class.
+// happens is in res.Class. res.Header and res.Body are reused by the next
+// Do with the same res: copy what must outlive it.
 func (s *Session) Do(ctx context.Context, r *Request, res *Response) {
-	*res = Response{Body: res.Body[:0]}
+	hdr := res.Header
+	clear(hdr)
+	*res = Response{Body: res.Body[:0], Header: hdr}
+	if s.c.useH1(r) {
+		s.doH1(ctx, r, res)
+		return
+	}
+	res.Header = nil // net/http gives a new one
+	s.doStd(ctx, r, res)
+}
+
+// doStd sends r with net/http. (It is apart from Do to keep Do's stack
+// frame small: a VU's goroutine waits for every response under it.)
+func (s *Session) doStd(ctx context.Context, r *Request, res *Response) {
 	if r.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
@@ -129,6 +186,12 @@ func (s *Session) Do(ctx context.Context, r *Request, res *Response) {
 		return
 	}
 	for k, v := range r.Header {
+		if k == "Host" {
+			if len(v) > 0 {
+				req.Host = v[0] // net/http ignores a Host in Header
+			}
+			continue
+		}
 		req.Header[k] = v
 	}
 	if req.Header.Get("User-Agent") == "" {

@@ -1,0 +1,435 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	nethttp "net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/surgeload/surge/internal/metrics"
+)
+
+// The lean HTTP/1.1 client.
+//
+// A VU sends one request at a time, so its Session can own its connections
+// outright: no pool, no lock on the request path, no reader and writer
+// goroutines per connection, one write and usually one read system call per
+// request. The request is framed into a buffer the session reuses, and the
+// response head is parsed in place; the only allocation per response is the
+// string that backs Response.Header. Bytes sent and received are counted
+// exactly as they cross the socket.
+//
+// Errors are the ones net/http would give for the same event (a *net.OpError
+// from the socket, io.EOF, io.ErrUnexpectedEOF, context.DeadlineExceeded, a
+// "malformed HTTP response" error), so Classify and Message treat both
+// clients alike; the conformance tests hold them to that.
+
+const (
+	// h1BufSize is a connection's read buffer: a small response arrives in
+	// one read. It grows for a larger response head and shrinks back after.
+	h1BufSize = 4 << 10
+	// h1MaxHead bounds a response's status line and headers.
+	h1MaxHead = 1 << 20
+	// h1MaxLine bounds a chunk-size or trailer line.
+	h1MaxLine = 4 << 10
+	// h1MaxInterim is how many 1xx responses may precede the final one.
+	h1MaxInterim = 5
+	// h1MaxHosts is how many hosts a session keeps connections to; the
+	// least recently used beyond that is closed.
+	h1MaxHosts = 4
+	// h1DeadlineSlack lets consecutive requests on a connection share one
+	// socket deadline: it is moved only when it would fire more than this
+	// (or 1/64 of the timeout, if less) after the request's own deadline.
+	// Moving it costs a runtime timer update per request; a timeout that
+	// fires up to this late is still reported as a timeout.
+	h1DeadlineSlack = 10 * time.Millisecond
+	// h1DiscardSize is the buffer large bodies are read through.
+	h1DiscardSize = 32 << 10
+)
+
+var (
+	errHeadTooLarge   = errors.New("server response headers exceeded 1048576 bytes; aborted")
+	errTooManyInterim = errors.New("too many 1xx informational responses")
+	errLineTooLong    = errors.New("chunk line too long")
+)
+
+// h1Session is a session's lean-client state. Only the VU's goroutine
+// touches it, except abort, which may run on any goroutine.
+type h1Session struct {
+	mu    sync.Mutex // guards conns against abort
+	conns []*h1Conn  // most recently used last
+	wbuf  []byte     // the request being framed
+	vals  []string   // backing for Response.Header values
+	keys  []string   // the keys of Response.Header, in order
+	// watched is the context whose cancellation aborts the connections.
+	watched context.Context
+	unwatch func() bool
+}
+
+// useH1 reports whether r goes through the lean client.
+func (c *Client) useH1(r *Request) bool {
+	u := r.URL
+	return c.lean && u.Scheme == "http" && u.Host != "" && u.User == nil && u.Opaque == ""
+}
+
+func (s *Session) doH1(ctx context.Context, r *Request, res *Response) {
+	h := &s.h1
+	var dl time.Time
+	if r.Timeout > 0 {
+		dl = time.Now().Add(r.Timeout)
+	}
+	if d, ok := ctx.Deadline(); ok && (dl.IsZero() || d.Before(dl)) {
+		dl = d
+	}
+	if ctx.Done() != nil && ctx != h.watched {
+		s.watch(ctx)
+	}
+	if err := ctx.Err(); err != nil {
+		res.Class, res.Err = Classify(ctx, err), err
+		return
+	}
+	wire, err := s.frame(r)
+	if err != nil {
+		res.Class, res.Err = metrics.Other, fmt.Errorf("building request: %w", err)
+		return
+	}
+	hdr := res.Header
+	for attempt := 0; ; attempt++ {
+		c, err := s.conn(ctx, r.URL, dl)
+		if err != nil {
+			res.Class, res.Err = Classify(ctx, err), err
+			return
+		}
+		retry, err := s.exchange(c, r, wire, dl, res)
+		if err == nil {
+			if !c.reusable() {
+				s.closeConn(c)
+			} else {
+				c.reused = true
+			}
+			res.Class = metrics.StatusClass(res.Status)
+			return
+		}
+		s.closeConn(c)
+		if retry && attempt == 0 && ctx.Err() == nil {
+			// The server closed an idle keep-alive connection before it saw
+			// the request (as net/http, retry once on a new connection).
+			*res = Response{Body: res.Body[:0], Header: hdr}
+			continue
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			err = cerr // aborted: report why, as net/http does
+		}
+		res.Class, res.Err = Classify(ctx, err), err
+		return
+	}
+}
+
+func isDeadline(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// watch arranges for ctx's cancellation to abort the session's connections.
+func (s *Session) watch(ctx context.Context) {
+	h := &s.h1
+	if h.unwatch != nil && !h.unwatch() {
+		// The previous context was cancelled and broke the connections
+		// (their deadlines are in the past): start afresh.
+		for len(h.conns) > 0 {
+			s.closeConn(h.conns[len(h.conns)-1])
+		}
+	}
+	h.watched = ctx
+	h.unwatch = context.AfterFunc(ctx, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, c := range h.conns {
+			_ = c.nc.SetDeadline(aLongTimeAgo)
+		}
+	})
+}
+
+// conn returns the session's connection to u's host, dialling one if needed.
+func (s *Session) conn(ctx context.Context, u *url.URL, dl time.Time) (*h1Conn, error) {
+	h := &s.h1
+	for i := len(h.conns) - 1; i >= 0; i-- {
+		if c := h.conns[i]; c.host == u.Host {
+			if i != len(h.conns)-1 {
+				copy(h.conns[i:], h.conns[i+1:])
+				h.conns[len(h.conns)-1] = c
+			}
+			return c, nil
+		}
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	nc, err := s.c.dial(ctx, addr, dl)
+	if err != nil {
+		if isDeadline(err) {
+			return nil, context.DeadlineExceeded
+		}
+		return nil, err
+	}
+	c := newH1Conn(nc, u.Host)
+	s.c.track(c, true)
+	h.mu.Lock()
+	if len(h.conns) >= h1MaxHosts {
+		old := h.conns[0]
+		h.conns = append(h.conns[:0], h.conns[1:]...)
+		h.mu.Unlock()
+		s.closeConn(old)
+		h.mu.Lock()
+	}
+	h.conns = append(h.conns, c)
+	h.mu.Unlock()
+	if ctx.Err() != nil {
+		// cancelled while dialling: watch's callback may have missed it
+		_ = nc.SetDeadline(aLongTimeAgo)
+	}
+	return c, nil
+}
+
+// dial connects to addr. It dials on a goroutine of its own because dialling
+// runs deep (resolver, socket setup) and would grow the VU's goroutine
+// stack for good: a stack shrinks only at a GC, and only to the depth at
+// which the VU waits, so 10,000 VUs would keep 8 KiB stacks instead of 4.
+func (c *Client) dial(ctx context.Context, addr string, dl time.Time) (net.Conn, error) {
+	type result struct {
+		nc  net.Conn
+		err error
+	}
+	done := make(chan result, 1) // the dialler never blocks on it
+	go func() {
+		d := c.dialer
+		if !dl.IsZero() {
+			d.Deadline = dl
+		}
+		nc, err := d.DialContext(ctx, "tcp", addr)
+		done <- result{nc, err}
+	}()
+	r := <-done
+	return r.nc, r.err
+}
+
+func (s *Session) closeConn(c *h1Conn) {
+	h := &s.h1
+	h.mu.Lock()
+	for i, x := range h.conns {
+		if x == c {
+			h.conns = append(h.conns[:i], h.conns[i+1:]...)
+			break
+		}
+	}
+	h.mu.Unlock()
+	s.c.track(c, false)
+	_ = c.close()
+}
+
+// track adds or removes c from the client's open connections, which Close
+// closes.
+func (c *Client) track(conn *h1Conn, open bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if open {
+		if c.conns == nil {
+			c.conns = make(map[*h1Conn]struct{})
+		}
+		c.conns[conn] = struct{}{}
+	} else {
+		delete(c.conns, conn)
+	}
+}
+
+func (c *Client) closeH1() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for conn := range c.conns {
+		_ = conn.nc.Close()
+	}
+	clear(c.conns)
+}
+
+// exchange sends wire on c and reads the response into res. retry reports
+// that the request failed in a way that shows the server closed a reused
+// connection before it read the request.
+func (s *Session) exchange(c *h1Conn, r *Request, wire []byte, dl time.Time, res *Response) (retry bool, err error) {
+	if err := c.setDeadline(dl, r.Timeout); err != nil {
+		return false, err
+	}
+	n, err := c.send(wire)
+	res.BytesSent = int64(n)
+	if err != nil {
+		return c.reused && !isDeadline(err), wrapDeadline(err)
+	}
+	err = s.readResponse(c, r, res)
+	if err != nil && c.reused && res.BytesReceived == 0 && c.r == c.w && idempotent(r) &&
+		(errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+		return true, err
+	}
+	return false, wrapDeadline(err)
+}
+
+// wrapDeadline reports a socket deadline passing as net/http reports its
+// request timeout.
+func wrapDeadline(err error) error {
+	if err != nil && isDeadline(err) {
+		return context.DeadlineExceeded
+	}
+	return err
+}
+
+func idempotent(r *Request) bool {
+	switch r.Method {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "":
+		return true
+	}
+	_, ok := r.Header["Idempotency-Key"]
+	return ok
+}
+
+// frame writes r's HTTP/1.1 form into the session's buffer.
+func (s *Session) frame(r *Request) ([]byte, error) {
+	method := r.Method
+	if method == "" {
+		method = "GET"
+	}
+	if !validToken(method) {
+		return nil, fmt.Errorf("invalid method %q", method)
+	}
+	b := s.h1.wbuf[:0]
+	b = append(b, method...)
+	b = append(b, ' ')
+	b = appendRequestURI(b, r.URL)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	if hv, ok := r.Header["Host"]; ok && len(hv) > 0 && hv[0] != "" {
+		b = append(b, hv[0]...)
+	} else {
+		b = append(b, r.URL.Host...)
+	}
+	b = append(b, "\r\n"...)
+	if _, ok := r.Header["User-Agent"]; !ok {
+		b = append(b, "User-Agent: "+UserAgent+"\r\n"...)
+	}
+	var jarCookies []*nethttp.Cookie
+	if s.jar.used.Load() {
+		jarCookies = s.jar.Cookies(r.URL)
+	}
+	for k, vs := range r.Header {
+		switch k {
+		case "Host", "Content-Length", "Transfer-Encoding", "Trailer":
+			continue
+		case "Cookie":
+			if len(jarCookies) > 0 {
+				continue // written below, with the jar's
+			}
+		}
+		if !validToken(k) {
+			return nil, fmt.Errorf("invalid header field name %q", k)
+		}
+		for _, v := range vs {
+			if !validValue(v) {
+				return nil, fmt.Errorf("invalid header field value for %q", k)
+			}
+			if k == "User-Agent" && v == "" {
+				continue // an empty User-Agent means none
+			}
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	if len(jarCookies) > 0 {
+		b = append(b, "Cookie: "...)
+		sep := false
+		for _, v := range r.Header["Cookie"] {
+			if !validValue(v) {
+				return nil, fmt.Errorf("invalid header field value for %q", "Cookie")
+			}
+			if sep {
+				b = append(b, "; "...)
+			}
+			b, sep = append(b, v...), true
+		}
+		for _, ck := range jarCookies {
+			if sep {
+				b = append(b, "; "...)
+			}
+			b, sep = append(b, ck.String()...), true
+		}
+		b = append(b, "\r\n"...)
+	}
+	if len(r.Body) > 0 || method == "POST" || method == "PUT" || method == "PATCH" {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(r.Body)), 10)
+		b = append(b, "\r\n"...)
+	}
+	if !s.c.keepAlive {
+		b = append(b, "Connection: close\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	b = append(b, r.Body...)
+	s.h1.wbuf = b
+	return b, nil
+}
+
+// appendRequestURI appends u's path and query, escaped, as net/http sends them.
+func appendRequestURI(b []byte, u *url.URL) []byte {
+	p := u.EscapedPath()
+	if p == "" {
+		p = "/"
+	} else if p[0] != '/' && p != "*" {
+		b = append(b, '/')
+	}
+	b = append(b, p...)
+	if u.ForceQuery || u.RawQuery != "" {
+		b = append(b, '?')
+		b = append(b, u.RawQuery...)
+	}
+	return b
+}
+
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isTokenByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isTokenByte(c byte) bool { return tokenTable[c] }
+
+// tokenTable marks the bytes allowed in a token (RFC 9110, 5.6.2).
+var tokenTable = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0
+	}
+	return t
+}()
+
+// validValue rejects control bytes (but tab) in a header value, which would
+// let a value end the header early or smuggle another one.
+func validValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}

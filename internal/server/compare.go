@@ -1,0 +1,389 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/surgeload/surge/internal/engine"
+	"github.com/surgeload/surge/internal/report"
+	"github.com/surgeload/surge/internal/scenario"
+	"github.com/surgeload/surge/internal/store"
+)
+
+// How compare tells a change from noise. Each run's steady intervals (all
+// but the first, which warms up, and the last, which is partial) are the
+// samples: a metric changed when the two samples differ by a rank test
+// (Mann–Whitney U, two-sided, p < compareAlpha) and the whole-run figures
+// differ by at least the metric's smallest meaningful change. The rank test
+// needs no assumption about the distribution of per-interval latencies,
+// which are skewed; the minimum effect keeps a long run's tiny but
+// "significant" differences from counting.
+const (
+	compareAlpha       = 0.01
+	minSteadyIntervals = 5
+	minRelChange       = 0.05 // latencies and throughput: 5 %
+	minErrorRateChange = 0.1  // error rate: 0.1 percentage points
+)
+
+// Verdicts.
+const (
+	verdictBetter = "better"
+	verdictWorse  = "worse"
+	verdictSame   = "same"
+)
+
+// metricDelta is one metric of a comparison.
+type metricDelta struct {
+	Name     string   `json:"name"`   // p50, p95, p99, rps, error_rate
+	Unit     string   `json:"unit"`   // ms, /s, %
+	Better   string   `json:"better"` // lower or higher
+	A        float64  `json:"a"`
+	B        float64  `json:"b"`
+	Delta    float64  `json:"delta"`               // B − A
+	DeltaPct *float64 `json:"delta_pct,omitempty"` // relative to A; absent when A is 0
+	PValue   *float64 `json:"p_value,omitempty"`   // of the rank test; absent without enough intervals
+	Verdict  string   `json:"verdict"`
+	Reason   string   `json:"reason"`
+}
+
+// note is something to know when reading a comparison. Kind says which
+// (running, load_changed, load_differs, requests_differ) so a UI can word
+// it in its language from Params; Text is the English wording.
+type note struct {
+	Kind   string            `json:"kind"`
+	Text   string            `json:"text"`
+	Params map[string]string `json:"params,omitempty"`
+}
+
+// comparison is GET /api/v1/compare.
+type comparison struct {
+	A         runInfo       `json:"a"`
+	B         runInfo       `json:"b"`
+	Metrics   []metricDelta `json:"metrics"`
+	Verdict   string        `json:"verdict"`
+	Reason    string        `json:"reason"`
+	Notes     []note        `json:"notes"`
+	Intervals [2]int        `json:"steady_intervals"` // samples per run
+	// EnoughData is false when a run has too few steady intervals for the
+	// rank test: the verdict is then "same" for want of evidence.
+	EnoughData bool `json:"enough_data"`
+}
+
+// handleCompare: GET /api/v1/compare?a=ID&b=ID says whether b is better or
+// worse than a.
+func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var runs [2]store.Run
+	var sums [2]report.Summary
+	var events [2][]store.Event
+	for i, key := range []string{"a", "b"} {
+		id := q.Get(key)
+		if id == "" {
+			s.fail(w, r, badRequest(key, "%s: give the id of a run to compare", key))
+			return
+		}
+		run, err := s.st.Get(r.Context(), id)
+		if err != nil {
+			s.fail(w, r, storeError(err))
+			return
+		}
+		sum, err := s.summary(r.Context(), id)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		ev, err := s.st.Events(r.Context(), id)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		runs[i], sums[i], events[i] = run, sum, ev
+	}
+	writeJSON(w, http.StatusOK, compare(runs, sums, events))
+}
+
+func compare(runs [2]store.Run, sums [2]report.Summary, events [2][]store.Event) comparison {
+	c := comparison{A: info(runs[0]), B: info(runs[1]), Notes: []note{}}
+	var plans [2]scenario.Plan
+	for i := range runs {
+		_ = json.Unmarshal(runs[i].Plan, &plans[i]) // a stored plan; zero if unreadable
+		if runs[i].Status == store.Running {
+			c.Notes = append(c.Notes, note{Kind: "running", Params: map[string]string{"run": "AB"[i : i+1]},
+				Text: fmt.Sprintf("run %s is still running: compared with its data so far", "AB"[i:i+1])})
+		}
+	}
+	for i, evs := range events {
+		var changes []string
+		for _, e := range evs {
+			if e.Kind == "adjust" {
+				changes = append(changes, fmt.Sprintf("%s at %s", e.Detail, e.T.Sub(runs[i].Started).Round(time.Second)))
+			}
+		}
+		if len(changes) > 0 {
+			c.Notes = append(c.Notes, note{Kind: "load_changed", Params: map[string]string{"run": "AB"[i : i+1], "changes": strings.Join(changes, ", ")},
+				Text: fmt.Sprintf("run %s's load was changed while it ran (%s)", "AB"[i:i+1], strings.Join(changes, ", "))})
+		}
+	}
+	la, lb := loadText(plans[0]), loadText(plans[1])
+	sameLoad := la == lb
+	if !sameLoad {
+		c.Notes = append(c.Notes, note{Kind: "load_differs", Params: map[string]string{"a": la, "b": lb},
+			Text: fmt.Sprintf("the runs' load differs (%s vs %s)", la, lb)})
+	}
+	if !sameRequests(plans[0], plans[1]) {
+		c.Notes = append(c.Notes, note{Kind: "requests_differ", Text: "the runs sent different requests (targets or flows differ)"})
+	}
+	steady := [2][]report.Point{steadyPoints(sums[0].Timeline), steadyPoints(sums[1].Timeline)}
+	c.Intervals = [2]int{len(steady[0]), len(steady[1])}
+	c.EnoughData = c.Intervals[0] >= minSteadyIntervals && c.Intervals[1] >= minSteadyIntervals
+
+	type metric struct {
+		name, unit  string
+		lowerBetter bool
+		whole       func(*report.Summary) float64
+		point       func(report.Point) (float64, bool)
+		skip        string // why the verdict ignores it
+	}
+	lat := func(name string, whole func(report.Latency) float64, point func(report.Point) float64) metric {
+		return metric{name: name, unit: "ms", lowerBetter: true,
+			whole: func(s *report.Summary) float64 { return whole(s.Latency) },
+			point: func(p report.Point) (float64, bool) { return point(p), p.Requests > 0 }}
+	}
+	metrics := []metric{
+		lat("p50", func(l report.Latency) float64 { return l.P50 }, func(p report.Point) float64 { return p.P50 }),
+		lat("p95", func(l report.Latency) float64 { return l.P95 }, func(p report.Point) float64 { return p.P95 }),
+		lat("p99", func(l report.Latency) float64 { return l.P99 }, func(p report.Point) float64 { return p.P99 }),
+		{name: "rps", unit: "/s",
+			whole: func(s *report.Summary) float64 { return s.Totals.RPS },
+			point: func(p report.Point) (float64, bool) { return p.RPS, true }},
+		{name: "error_rate", unit: "%", lowerBetter: true,
+			whole: func(s *report.Summary) float64 { return s.Totals.ErrorRate },
+			point: func(p report.Point) (float64, bool) {
+				if p.Requests == 0 {
+					return 0, false
+				}
+				return 100 * float64(p.Errors) / float64(p.Requests), true
+			}},
+	}
+	if plans[0].Load.Model == engine.Open && plans[1].Load.Model == engine.Open && offered(plans[0]) != offered(plans[1]) {
+		metrics[3].skip = "the open model's throughput follows the offered rate, which differs"
+	}
+
+	var worse, better []string
+	for _, m := range metrics {
+		d := metricDelta{Name: m.name, Unit: m.unit, Better: "higher", A: m.whole(&sums[0]), B: m.whole(&sums[1])}
+		if m.lowerBetter {
+			d.Better = "lower"
+		}
+		d.Delta = round3(d.B - d.A)
+		if d.A != 0 {
+			pct := round3(100 * (d.B - d.A) / d.A)
+			d.DeltaPct = &pct
+		}
+		var xs, ys []float64
+		for _, p := range steady[0] {
+			if v, ok := m.point(p); ok {
+				xs = append(xs, v)
+			}
+		}
+		for _, p := range steady[1] {
+			if v, ok := m.point(p); ok {
+				ys = append(ys, v)
+			}
+		}
+		d.Verdict, d.Reason = judge(m.name, m.unit, m.lowerBetter, d, xs, ys, &d.PValue)
+		if m.skip != "" && d.Verdict != verdictSame {
+			d.Reason += "; not counted: " + m.skip
+			d.Verdict = verdictSame
+		}
+		switch d.Verdict {
+		case verdictWorse:
+			worse = append(worse, d.Reason)
+		case verdictBetter:
+			better = append(better, d.Reason)
+		}
+		c.Metrics = append(c.Metrics, d)
+	}
+	switch {
+	case len(worse) > 0:
+		c.Verdict, c.Reason = verdictWorse, strings.Join(worse, "; ")
+		if len(better) > 0 {
+			c.Reason += " (while " + strings.Join(better, "; ") + ")"
+		}
+	case len(better) > 0:
+		c.Verdict, c.Reason = verdictBetter, strings.Join(better, "; ")
+	default:
+		c.Verdict = verdictSame
+		if !c.EnoughData {
+			c.Reason = fmt.Sprintf("too few steady intervals to tell a change from noise (%d and %d; need %d each: run longer)",
+				c.Intervals[0], c.Intervals[1], minSteadyIntervals)
+		} else {
+			c.Reason = "no metric changed beyond the run-to-run noise"
+		}
+	}
+	return c
+}
+
+// judge decides one metric.
+func judge(name, unit string, lowerBetter bool, d metricDelta, xs, ys []float64, pOut **float64) (string, string) {
+	dir := "rose"
+	if d.B < d.A {
+		dir = "fell"
+	}
+	change := fmt.Sprintf("%s %s %s (%s → %s %s)", name, dir, changeText(d), num(d.A), num(d.B), unit)
+	if d.B == d.A {
+		return verdictSame, fmt.Sprintf("%s unchanged (%s %s)", name, num(d.A), unit)
+	}
+	if len(xs) < minSteadyIntervals || len(ys) < minSteadyIntervals {
+		return verdictSame, change + ": too few steady intervals to tell from noise"
+	}
+	p := mannWhitneyP(xs, ys)
+	pr := round3(p)
+	*pOut = &pr
+	big := math.Abs(d.B-d.A) >= minErrorRateChange
+	if unit != "%" {
+		big = d.A == 0 || math.Abs(d.B-d.A)/math.Abs(d.A) >= minRelChange
+	}
+	switch {
+	case p >= compareAlpha:
+		return verdictSame, fmt.Sprintf("%s: within noise (Mann–Whitney p = %s over %d and %d intervals)", change, pText(p), len(xs), len(ys))
+	case !big:
+		min := "5 %"
+		if unit == "%" {
+			min = "0.1 points"
+		}
+		return verdictSame, fmt.Sprintf("%s: a real but small difference (p = %s), under the %s that counts as a change", change, pText(p), min)
+	}
+	v := verdictBetter
+	if (d.B > d.A) == lowerBetter {
+		v = verdictWorse
+	}
+	return v, fmt.Sprintf("%s: beyond noise (Mann–Whitney p = %s over %d and %d intervals)", change, pText(p), len(xs), len(ys))
+}
+
+func changeText(d metricDelta) string {
+	if d.Unit == "%" || d.DeltaPct == nil {
+		return fmt.Sprintf("by %s %s", num(math.Abs(d.Delta)), map[bool]string{true: "points", false: d.Unit}[d.Unit == "%"])
+	}
+	return fmt.Sprintf("%s%%", num(math.Abs(*d.DeltaPct)))
+}
+
+func pText(p float64) string {
+	if p < 0.001 {
+		return "< 0.001"
+	}
+	return fmt.Sprintf("%.3f", p)
+}
+
+func num(v float64) string {
+	switch a := math.Abs(v); {
+	case a >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+// steadyPoints drops the first interval (connections and VUs warming up)
+// and the last (usually partial).
+func steadyPoints(tl []report.Point) []report.Point {
+	if len(tl) <= 2 {
+		return nil
+	}
+	return tl[1 : len(tl)-1]
+}
+
+// mannWhitneyP is the two-sided p-value of the Mann–Whitney U test, by the
+// normal approximation with tie correction and continuity correction (good
+// from about five samples a side).
+func mannWhitneyP(xs, ys []float64) float64 {
+	n1, n2 := float64(len(xs)), float64(len(ys))
+	type obs struct {
+		v     float64
+		first bool
+	}
+	all := make([]obs, 0, len(xs)+len(ys))
+	for _, v := range xs {
+		all = append(all, obs{v, true})
+	}
+	for _, v := range ys {
+		all = append(all, obs{v, false})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].v < all[j].v })
+	n := n1 + n2
+	var r1, ties float64
+	for i := 0; i < len(all); {
+		j := i
+		for j < len(all) && all[j].v == all[i].v {
+			j++
+		}
+		rank := float64(i+j+1) / 2 // mean of ranks i+1 … j
+		t := float64(j - i)
+		ties += t*t*t - t
+		for k := i; k < j; k++ {
+			if all[k].first {
+				r1 += rank
+			}
+		}
+		i = j
+	}
+	u := r1 - n1*(n1+1)/2
+	mu := n1 * n2 / 2
+	sigma := math.Sqrt(n1 * n2 / 12 * ((n + 1) - ties/(n*(n-1))))
+	if sigma == 0 {
+		return 1
+	}
+	z := math.Max(math.Abs(u-mu)-0.5, 0) / sigma
+	return math.Erfc(z / math.Sqrt2)
+}
+
+// loadText describes a plan's load for notes, e.g. "open 200/s for 30s".
+func loadText(p scenario.Plan) string {
+	l := p.Load
+	var b strings.Builder
+	b.WriteString(l.Model.String())
+	if l.Model == engine.Open {
+		fmt.Fprintf(&b, " %s/s", num(l.Rate))
+	} else {
+		fmt.Fprintf(&b, " %d VUs", l.VUs)
+	}
+	if len(l.Stages) > 0 {
+		parts := make([]string, len(l.Stages))
+		for i, s := range l.Stages {
+			parts[i] = fmt.Sprintf("%v:%s", s.Duration, num(s.Target))
+		}
+		fmt.Fprintf(&b, " stages %s", strings.Join(parts, ","))
+	} else if l.Duration > 0 {
+		fmt.Fprintf(&b, " for %v", l.Duration)
+	}
+	if l.Iterations > 0 {
+		fmt.Fprintf(&b, " up to %d requests", l.Iterations)
+	}
+	return b.String()
+}
+
+// offered is the open model's rate profile, without its length.
+func offered(p scenario.Plan) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%g", p.Load.Rate)
+	for _, s := range p.Load.Stages {
+		fmt.Fprintf(&b, ",%g", s.Target)
+	}
+	return b.String()
+}
+
+func sameRequests(a, b scenario.Plan) bool {
+	ja, _ := json.Marshal([]any{a.Target, a.Flows, a.Headers})
+	jb, _ := json.Marshal([]any{b.Target, b.Flows, b.Headers})
+	return bytes.Equal(ja, jb)
+}

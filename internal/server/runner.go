@@ -1,0 +1,282 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/surgeload/surge/internal/controller"
+	"github.com/surgeload/surge/internal/engine"
+	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/report"
+	"github.com/surgeload/surge/internal/scenario"
+	"github.com/surgeload/surge/internal/sink"
+	"github.com/surgeload/surge/internal/store"
+)
+
+// ErrStopped is the cause given to a run stopped through the API.
+var ErrStopped = errors.New("stopped from the API")
+
+// storeTimeout bounds one write of a run's data. The run's own context is
+// cancelled by a stop, but its last intervals must still be written.
+const storeTimeout = 10 * time.Second
+
+// active is the run the server is running.
+type active struct {
+	id     string
+	info   runInfo
+	model  engine.Model
+	ctl    *controller.Controller
+	cancel context.CancelCauseFunc
+	done   chan struct{} // closed when the run is recorded as ended
+}
+
+// control is what PATCH takes for this run.
+func (a *active) control() string {
+	if a.model == engine.Open {
+		return "rate"
+	}
+	return "vus"
+}
+
+// NewRunID returns a fresh run id: its start time and a random suffix.
+func NewRunID(t time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return t.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// handleStart: POST /api/v1/runs
+func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
+	var req startRequest
+	if err := decode(w, r, maxBody, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	plan, err := req.plan(s.loadScenario)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	raw, _ := json.Marshal(req) // our own type: cannot fail
+	id, err := s.Start(r.Context(), plan, raw)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/runs/"+id)
+	writeJSON(w, http.StatusCreated, map[string]string{"id": id})
+}
+
+// errBusy answers a start while the server's own run is in progress.
+func errBusy(id string) error {
+	return &apiError{Status: http.StatusConflict, Msg: "run " + id + " is in progress: stop it or wait for it to end"}
+}
+
+// Start runs a validated plan in the background through the same controller
+// `surge run` uses, recording it as it goes, and returns its id. request is
+// what the client asked for, kept with the run; it may be nil.
+func (s *Server) Start(ctx context.Context, plan scenario.Plan, request json.RawMessage) (string, error) {
+	if err := s.base.Err(); err != nil {
+		return "", &apiError{Status: http.StatusServiceUnavailable, Msg: context.Cause(s.base).Error()}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active != nil {
+		return "", errBusy(s.active.id)
+	}
+	now := time.Now()
+	id := NewRunID(now)
+	pj, err := planJSON(plan)
+	if err != nil {
+		return "", fmt.Errorf("starting run: %w", err)
+	}
+	run := store.Run{ID: id, Name: plan.Name, Status: store.Running, Source: store.SourceServer,
+		Model: plan.Load.Model.String(), Started: now, Plan: pj, Request: request}
+	if err := s.st.Create(ctx, run); err != nil {
+		return "", err
+	}
+	runCtx, cancel := context.WithCancelCause(s.base)
+	a := &active{id: id, info: info(run), model: plan.Load.Model, cancel: cancel, done: make(chan struct{})}
+	tr := newLiveTracker(id, plan, s.cores)
+	a.ctl = controller.New(plan, controller.Options{Sink: &runSink{s: s, a: a, tr: tr}, Logger: s.log})
+	s.active = a
+	s.log.Info("run started", "run", id, "name", plan.Name, "model", run.Model)
+	go s.run(runCtx, a)
+	s.hub.publish("", newEvent("run", a.info))
+	return id, nil
+}
+
+// run runs a and records how it ended.
+func (s *Server) run(ctx context.Context, a *active) {
+	defer close(a.done)
+	defer a.cancel(nil)
+	res, err := a.ctl.Run(ctx)
+	status, why := store.Finished, ""
+	var sum *report.Summary
+	if res != nil {
+		b := report.Build(a.id, res, s.cores)
+		sum = &b
+		if res.Stopped != nil {
+			status, why = store.Stopped, res.Stopped.Error()
+		}
+	}
+	if err != nil {
+		status, why = store.Failed, err.Error()
+	}
+	if sum != nil {
+		sum.Run.Status = string(status)
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if err := s.st.Finish(wctx, a.id, status, why, sum); err != nil {
+		s.log.Error("recording the end of a run", "run", a.id, "err", err)
+	}
+	s.log.Info("run ended", "run", a.id, "status", status, "why", why)
+	s.mu.Lock()
+	s.active = nil
+	s.mu.Unlock()
+	s.ended(a.id)
+}
+
+// runSink records the server's own run interval by interval.
+type runSink struct {
+	s  *Server
+	a  *active
+	tr *Tracker
+}
+
+var _ sink.Sink = (*runSink)(nil)
+
+// Consume implements sink.Sink.
+func (k *runSink) Consume(ctx context.Context, snap metrics.Snapshot) error {
+	iv := k.tr.Add(snap)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if err := k.s.st.Append(wctx, k.a.id, iv.Seq, iv.Point, &iv.Summary); err != nil {
+		return fmt.Errorf("recording interval %d: %w", iv.Seq, err)
+	}
+	k.s.interval(k.a.info, iv)
+	return nil
+}
+
+// Close implements sink.Sink.
+func (k *runSink) Close(context.Context) error { return nil }
+
+// ownRun returns the server's active run if it has id id.
+func (s *Server) ownRun(ctx context.Context, id string) (*active, error) {
+	s.mu.Lock()
+	a := s.active
+	s.mu.Unlock()
+	if a != nil && a.id == id {
+		return a, nil
+	}
+	run, err := s.st.Get(ctx, id)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	if run.Status == store.Running && run.Source == store.SourceCLI {
+		return nil, &apiError{Status: http.StatusConflict, Msg: "run " + id + " is being run by a surge run on another machine or process: control it there"}
+	}
+	return nil, &apiError{Status: http.StatusConflict, Msg: fmt.Sprintf("run %s is not running (%s)", id, run.Status)}
+}
+
+type adjustRequest struct {
+	Rate *float64 `json:"rate,omitempty"`
+	VUs  *int     `json:"vus,omitempty"`
+}
+
+// handleAdjust: PATCH /api/v1/runs/{id} {"rate": R} or {"vus": N}
+func (s *Server) handleAdjust(w http.ResponseWriter, r *http.Request) {
+	var req adjustRequest
+	if err := decode(w, r, 4096, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a, err := s.ownRun(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var v float64
+	var detail string
+	switch {
+	case req.Rate != nil && req.VUs != nil:
+		err = badRequest("rate", "give rate or vus, not both")
+	case a.model == engine.Open && req.VUs != nil:
+		err = badRequest("vus", "vus: this run uses the open model: change its rate")
+	case a.model == engine.Closed && req.Rate != nil:
+		err = badRequest("rate", "rate: this run uses the closed model: change its vus")
+	case req.Rate != nil:
+		v = *req.Rate
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			err = badRequest("rate", "rate: want a number ≥ 0, got %v", v)
+		}
+		detail = "rate " + strconv.FormatFloat(v, 'f', -1, 64) + "/s"
+	case req.VUs != nil:
+		if *req.VUs < 0 {
+			err = badRequest("vus", "vus: want a number ≥ 0, got %d", *req.VUs)
+		}
+		v = float64(*req.VUs)
+		detail = strconv.Itoa(*req.VUs) + " VUs"
+	default:
+		err = badRequest(a.control(), "%s: give the new load as {\"%s\": N}", a.control(), a.control())
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a.ctl.Adjust(v)
+	e := store.Event{T: time.Now(), Kind: "adjust", Detail: detail}
+	if err := s.st.AddEvent(r.Context(), a.id, e); err != nil {
+		s.log.Warn("recording adjustment", "run", a.id, "err", err)
+	}
+	s.hub.publish(a.id, newEvent("adjust", e))
+	d, err := s.detail(r.Context(), a.id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// stopWait bounds how long POST …/stop waits for in-flight requests to end
+// before it answers; the run ends on its own afterwards.
+const stopWait = 30 * time.Second
+
+// handleStop: POST /api/v1/runs/{id}/stop stops the run as Ctrl-C stops
+// `surge run` (in-flight requests finish, the summary is kept) and answers
+// with the run once it has ended.
+func (s *Server) handleStop(w http.ResponseWriter, r *http.Request) {
+	a, err := s.ownRun(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	e := store.Event{T: time.Now(), Kind: "stop", Detail: ErrStopped.Error()}
+	if err := s.st.AddEvent(r.Context(), a.id, e); err != nil {
+		s.log.Warn("recording stop", "run", a.id, "err", err)
+	}
+	a.cancel(ErrStopped)
+	status := http.StatusOK
+	select {
+	case <-a.done:
+	case <-time.After(stopWait):
+		status = http.StatusAccepted // still finishing
+	case <-r.Context().Done():
+		return
+	}
+	d, err := s.detail(r.Context(), a.id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, status, d)
+}

@@ -1,0 +1,91 @@
+package server
+
+import (
+	"time"
+
+	"github.com/surgeload/surge/internal/controller"
+	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/report"
+	"github.com/surgeload/surge/internal/scenario"
+)
+
+// Tracker turns a run's merged snapshots, one per interval, into timeline
+// points and the summary so far — what the store keeps and the live view
+// shows. The server tracks the runs it starts; `surge run --server` tracks
+// its own run and sends what the tracker produces.
+//
+// A Tracker is not safe for concurrent use: a sink calls it from one
+// goroutine.
+type Tracker struct {
+	id    string
+	plan  scenario.Plan
+	cores int
+	start time.Time
+	total metrics.Snapshot   // every interval so far, added up
+	snaps []metrics.Snapshot // for Final; nil when not kept
+	keep  bool
+	seq   int
+}
+
+// NewTracker returns a tracker for run id. cores is the generator's
+// GOMAXPROCS, as report.Build takes it.
+func NewTracker(id string, plan scenario.Plan, cores int) *Tracker {
+	return &Tracker{id: id, plan: plan, cores: cores, keep: true}
+}
+
+// newLiveTracker is a Tracker without Final, for a run whose controller
+// keeps the snapshots and builds the final summary itself.
+func newLiveTracker(id string, plan scenario.Plan, cores int) *Tracker {
+	return &Tracker{id: id, plan: plan, cores: cores}
+}
+
+// Interval is one tracked interval.
+type Interval struct {
+	Seq     int            `json:"seq"` // 0 for the first interval
+	Point   report.Point   `json:"point"`
+	Summary report.Summary `json:"summary"` // so far, without its timeline
+}
+
+// Add takes the next merged snapshot.
+func (t *Tracker) Add(s metrics.Snapshot) Interval {
+	if t.seq == 0 {
+		// The controller's common start is where interval 0 begins.
+		t.start = s.Start.Add(-time.Duration(s.Seq) * s.Duration())
+		t.total = s
+	} else {
+		t.total = metrics.Add(t.total, s)
+	}
+	if t.keep {
+		t.snaps = append(t.snaps, s)
+	}
+	// Build from the running total and this one interval: the totals and
+	// percentiles are the whole run's, and the one timeline point is this
+	// interval's. Rebuilding every point each second would cost O(n) per
+	// interval for nothing.
+	sum := report.Build(t.id, &controller.Result{
+		Plan: t.plan, Started: t.start, Ended: s.End,
+		Timeline: []metrics.Snapshot{s}, Total: t.total,
+	}, t.cores)
+	sum.Run.Status = "running"
+	iv := Interval{Seq: t.seq, Summary: sum}
+	if len(sum.Timeline) == 1 {
+		iv.Point = sum.Timeline[0]
+	}
+	iv.Summary.Timeline = nil
+	t.seq++
+	return iv
+}
+
+// Final is the run's summary from every interval tracked, as report.Build
+// makes it at the end of a run. stopped says whether the run ended early.
+// Only a Tracker made by NewTracker keeps what Final needs.
+func (t *Tracker) Final(stopped error) report.Summary {
+	res := &controller.Result{Plan: t.plan, Started: t.start, Ended: time.Now(),
+		Timeline: t.snaps, Total: metrics.Add(t.snaps...), Stopped: stopped}
+	if n := len(t.snaps); n > 0 {
+		res.Ended = t.snaps[n-1].End
+	} else {
+		res.Started = res.Ended
+	}
+	return report.Build(t.id, res, t.cores)
+}

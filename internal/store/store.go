@@ -1,0 +1,506 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/surgeload/surge/internal/report"
+)
+
+// FileName is the database's file name inside the data directory.
+const FileName = "surge.db"
+
+// Sentinel errors.
+var (
+	// ErrNotFound: no run has that id.
+	ErrNotFound = errors.New("run not found")
+	// ErrNotRunning: the run has ended, so it takes no more points.
+	ErrNotRunning = errors.New("run is not running")
+	// ErrLocked: another process has the data directory open.
+	ErrLocked = errors.New("data directory is in use by another surge server")
+)
+
+// Status is a run's state. A run starts Running and ends in one of the others.
+type Status string
+
+// The statuses (CONTRACT.md).
+const (
+	Running     Status = "running"
+	Finished    Status = "finished"    // ran its course
+	Stopped     Status = "stopped"     // stopped early on request
+	Interrupted Status = "interrupted" // the process recording it died
+	Failed      Status = "failed"      // could not run
+)
+
+// Where a run came from.
+const (
+	SourceServer = "server" // started through the API and run by the server
+	SourceCLI    = "cli"    // run by `surge run --server` and recorded here
+)
+
+// Run is a run's metadata.
+type Run struct {
+	ID      string
+	Name    string
+	Status  Status
+	Source  string
+	Model   string // open or closed
+	Started time.Time
+	Ended   time.Time       // zero while running
+	Plan    json.RawMessage // scenario.Plan
+	Request json.RawMessage // the API request that started it; nil if none
+	Error   string          // why it failed or stopped early
+	// Figures is the headline of its summary so far (zero before the
+	// first interval), for lists.
+	Figures Figures
+}
+
+// Figures are a run's headline numbers.
+type Figures struct {
+	Requests  int64
+	RPS       float64
+	ErrorRate float64 // percent
+	P99       float64 // ms
+}
+
+// Event is something that happened during a run, e.g. a load change.
+type Event struct {
+	T      time.Time `json:"t"`
+	Kind   string    `json:"kind"`
+	Detail string    `json:"detail"`
+}
+
+// Store is the run history. It is safe for concurrent use.
+type Store struct {
+	w    *sql.DB // the one writer connection
+	r    *sql.DB // read-only pool
+	lock *os.File
+	log  *slog.Logger
+}
+
+// Open opens (creating if needed) the store in dir, applies pending
+// migrations, and marks runs left running by a previous process as
+// interrupted. logger may be nil.
+func Open(ctx context.Context, dir string, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("opening store: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening store in %s: %w", dir, err)
+	}
+	s := &Store{lock: lock, log: logger}
+	path := filepath.Join(dir, FileName)
+	const common = "_busy_timeout=5000&_foreign_keys=1"
+	s.w, err = sql.Open("sqlite", "file:"+path+"?"+common+"&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate")
+	if err == nil {
+		s.r, err = sql.Open("sqlite", "file:"+path+"?"+common+"&_query_only=1")
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("opening store: %w", err)
+	}
+	// One writer: SQLite serialises writers anyway, and a single connection
+	// turns lock contention (SQLITE_BUSY) into waiting in Go.
+	s.w.SetMaxOpenConns(1)
+	s.r.SetMaxOpenConns(4)
+	if err := migrate(ctx, s.w); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("opening store: %w", err)
+	}
+	if err := s.interruptLeftovers(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("opening store: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes the database and releases the directory.
+func (s *Store) Close() error {
+	var errs []error
+	for _, db := range []*sql.DB{s.r, s.w} {
+		if db != nil {
+			errs = append(errs, db.Close())
+		}
+	}
+	if s.lock != nil {
+		errs = append(errs, unlockDir(s.lock))
+	}
+	return errors.Join(errs...)
+}
+
+// interruptLeftovers marks runs that a dead process left running: they end
+// at their last recorded point and keep what they had.
+func (s *Store) interruptLeftovers(ctx context.Context) error {
+	rows, err := s.w.QueryContext(ctx, `SELECT id, seen FROM runs WHERE status = ?`, Running)
+	if err != nil {
+		return err
+	}
+	type left struct {
+		id   string
+		seen int64
+	}
+	var ids []left
+	for rows.Next() {
+		var l left
+		if err := rows.Scan(&l.id, &l.seen); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, l := range ids {
+		const why = "the server stopped while the run was in progress"
+		if err := s.Interrupt(ctx, l.id, time.Unix(0, l.seen), why); err != nil {
+			return err
+		}
+		s.log.Warn("run was in progress when the server stopped: marked interrupted", "run", l.id)
+	}
+	return nil
+}
+
+// Create adds a running run.
+func (s *Store) Create(ctx context.Context, r Run) error {
+	if r.Status == "" {
+		r.Status = Running
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO runs (id, name, status, source, model, started, ended, plan, request, error, seen)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.Name, r.Status, r.Source, r.Model, r.Started.UnixNano(), nullTime(r.Ended),
+		string(r.Plan), nullJSON(r.Request), r.Error, time.Now().UnixNano())
+	if err != nil {
+		return fmt.Errorf("creating run %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// Append records one interval of a running run: its timeline point (seq
+// counts intervals from 0) and the summary so far. The summary's timeline is
+// not stored with it; Summary rebuilds it from the points.
+func (s *Store) Append(ctx context.Context, id string, seq int, p report.Point, sum *report.Summary) error {
+	pj, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("recording interval of %s: %w", id, err)
+	}
+	sj, err := marshalSummary(sum)
+	if err != nil {
+		return fmt.Errorf("recording interval of %s: %w", id, err)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET summary = ?, seen = ? WHERE id = ? AND status = ?`,
+			sj, time.Now().UnixNano(), id, Running)
+		if err != nil {
+			return err
+		}
+		if err := oneRow(ctx, tx, res, id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO points (run_id, seq, point) VALUES (?, ?, ?)`, id, seq, string(pj))
+		return err
+	})
+}
+
+// Finish ends a running run with its final summary, whose timeline replaces
+// the points recorded so far. sum may be nil (a run that failed to start).
+func (s *Store) Finish(ctx context.Context, id string, st Status, why string, sum *report.Summary) error {
+	ended := time.Now()
+	var sj any
+	if sum != nil {
+		if t, err := time.Parse(time.RFC3339Nano, sum.Run.Ended); err == nil {
+			ended = t
+		}
+		j, err := marshalSummary(sum)
+		if err != nil {
+			return fmt.Errorf("finishing run %s: %w", id, err)
+		}
+		sj = j
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?, ended = ?, error = ?, summary = COALESCE(?, summary), seen = ?
+			WHERE id = ? AND status = ?`, st, ended.UnixNano(), why, sj, time.Now().UnixNano(), id, Running)
+		if err != nil {
+			return err
+		}
+		if err := oneRow(ctx, tx, res, id); err != nil {
+			return err
+		}
+		if sum == nil {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM points WHERE run_id = ?`, id); err != nil {
+			return err
+		}
+		for i, p := range sum.Timeline {
+			pj, err := json.Marshal(p)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO points (run_id, seq, point) VALUES (?, ?, ?)`, id, i, string(pj)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Interrupt ends a running run whose recorder went away, at time ended,
+// keeping its points and last summary.
+func (s *Store) Interrupt(ctx context.Context, id string, ended time.Time, why string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?, ended = ?, error = ? WHERE id = ? AND status = ?`,
+			Interrupted, ended.UnixNano(), why, id, Running)
+		if err != nil {
+			return err
+		}
+		if err := oneRow(ctx, tx, res, id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO events (run_id, t, kind, detail) VALUES (?, ?, ?, ?)`,
+			id, ended.UnixNano(), "interrupted", why)
+		return err
+	})
+}
+
+// AddEvent records something that happened during a run.
+func (s *Store) AddEvent(ctx context.Context, id string, e Event) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO events (run_id, t, kind, detail) VALUES (?, ?, ?, ?)`,
+		id, e.T.UnixNano(), e.Kind, e.Detail)
+	if err != nil {
+		return fmt.Errorf("recording event of %s: %w", id, err)
+	}
+	return nil
+}
+
+// Delete removes a run that is not running, with its points and events.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM runs WHERE id = ? AND status != ?`, id, Running)
+		if err != nil {
+			return err
+		}
+		return oneRow(ctx, tx, res, id)
+	})
+}
+
+// runColumns are read by scanRun. The figures come out of the summary's
+// JSON in SQLite, so a list never decodes whole summaries.
+const runColumns = `id, name, status, source, model, started, ended, plan, request, error,
+	json_extract(summary, '$.totals.requests'), json_extract(summary, '$.totals.rps'),
+	json_extract(summary, '$.totals.error_rate'), json_extract(summary, '$.latency_ms.p99')`
+
+func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
+	var r Run
+	var started int64
+	var ended sql.NullInt64
+	var plan string
+	var req sql.NullString
+	var requests sql.NullInt64
+	var rps, errRate, p99 sql.NullFloat64
+	if err := sc.Scan(&r.ID, &r.Name, &r.Status, &r.Source, &r.Model, &started, &ended, &plan, &req, &r.Error,
+		&requests, &rps, &errRate, &p99); err != nil {
+		return Run{}, err
+	}
+	r.Figures = Figures{Requests: requests.Int64, RPS: rps.Float64, ErrorRate: errRate.Float64, P99: p99.Float64}
+	r.Started = time.Unix(0, started).UTC()
+	if ended.Valid {
+		r.Ended = time.Unix(0, ended.Int64).UTC()
+	}
+	r.Plan = json.RawMessage(plan)
+	if req.Valid {
+		r.Request = json.RawMessage(req.String)
+	}
+	return r, nil
+}
+
+// Get returns a run's metadata.
+func (s *Store) Get(ctx context.Context, id string) (Run, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Run{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return Run{}, fmt.Errorf("reading run %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// List returns up to limit runs, newest first (limit ≤ 0: all).
+func (s *Store) List(ctx context.Context, limit int) ([]Run, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+runColumns+` FROM runs ORDER BY started DESC, id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing runs: %w", err)
+	}
+	defer rows.Close()
+	runs := []Run{}
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing runs: %w", err)
+		}
+		runs = append(runs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing runs: %w", err)
+	}
+	return runs, nil
+}
+
+// Running returns the runs in progress with when each last wrote.
+func (s *Store) Running(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, seen FROM runs WHERE status = ?`, Running)
+	if err != nil {
+		return nil, fmt.Errorf("listing running runs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var id string
+		var seen int64
+		if err := rows.Scan(&id, &seen); err != nil {
+			return nil, fmt.Errorf("listing running runs: %w", err)
+		}
+		out[id] = time.Unix(0, seen)
+	}
+	return out, rows.Err()
+}
+
+// Timeline returns a run's points in order.
+func (s *Store) Timeline(ctx context.Context, id string) ([]report.Point, error) {
+	if _, err := s.Get(ctx, id); err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT point FROM points WHERE run_id = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, fmt.Errorf("reading timeline of %s: %w", id, err)
+	}
+	defer rows.Close()
+	points := []report.Point{}
+	for rows.Next() {
+		var raw string
+		var p report.Point
+		if err := rows.Scan(&raw); err != nil {
+			return nil, fmt.Errorf("reading timeline of %s: %w", id, err)
+		}
+		if err := json.Unmarshal([]byte(raw), &p); err != nil {
+			return nil, fmt.Errorf("reading timeline of %s: %w", id, err)
+		}
+		points = append(points, p)
+	}
+	return points, rows.Err()
+}
+
+// Summary returns a run's summary — the final one, or the latest so far —
+// with its timeline, and its id and status as the store knows them. A run
+// with no interval yet has an empty summary (ok is false).
+func (s *Store) Summary(ctx context.Context, id string) (sum report.Summary, ok bool, err error) {
+	r, err := s.Get(ctx, id)
+	if err != nil {
+		return sum, false, err
+	}
+	var raw sql.NullString
+	if err := s.r.QueryRowContext(ctx, `SELECT summary FROM runs WHERE id = ?`, id).Scan(&raw); err != nil {
+		return sum, false, fmt.Errorf("reading summary of %s: %w", id, err)
+	}
+	if raw.Valid {
+		if err := json.Unmarshal([]byte(raw.String), &sum); err != nil {
+			return sum, false, fmt.Errorf("reading summary of %s: %w", id, err)
+		}
+	}
+	if sum.Timeline, err = s.Timeline(ctx, id); err != nil {
+		return sum, false, err
+	}
+	sum.Run.ID, sum.Run.Status = r.ID, string(r.Status)
+	if r.Status == Interrupted && !r.Ended.IsZero() && sum.Run.Ended == "" {
+		sum.Run.Ended = r.Ended.Format(time.RFC3339Nano)
+	}
+	return sum, raw.Valid, nil
+}
+
+// Events returns what happened during a run, in time order.
+func (s *Store) Events(ctx context.Context, id string) ([]Event, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT t, kind, detail FROM events WHERE run_id = ? ORDER BY t, rowid`, id)
+	if err != nil {
+		return nil, fmt.Errorf("reading events of %s: %w", id, err)
+	}
+	defer rows.Close()
+	out := []Event{}
+	for rows.Next() {
+		var e Event
+		var t int64
+		if err := rows.Scan(&t, &e.Kind, &e.Detail); err != nil {
+			return nil, fmt.Errorf("reading events of %s: %w", id, err)
+		}
+		e.T = time.Unix(0, t).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// oneRow turns an update that touched no row into ErrNotFound or ErrNotRunning.
+func oneRow(ctx context.Context, tx *sql.Tx, res sql.Result, id string) error {
+	n, err := res.RowsAffected()
+	if err != nil || n > 0 {
+		return err
+	}
+	var st string
+	err = tx.QueryRowContext(ctx, `SELECT status FROM runs WHERE id = ?`, id).Scan(&st)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %s is %s", ErrNotRunning, id, st)
+}
+
+func marshalSummary(sum *report.Summary) (string, error) {
+	c := *sum
+	c.Timeline = nil // kept as points
+	b, err := json.Marshal(&c)
+	return string(b), err
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+func nullJSON(b json.RawMessage) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return string(b)
+}

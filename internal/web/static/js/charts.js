@@ -1,0 +1,115 @@
+// Time-series charts on uPlot (vendor/uplot, loaded as the global uPlot).
+// The x axis is seconds since the run started, so runs line up in compare.
+
+export const colors = {
+  rps: "#2563eb",
+  errors: "#dc2626",
+  p50: "#16a34a",
+  p95: "#d97706",
+  p99: "#9333ea",
+  vus: "#0891b2",
+  a: "#94a3b8",
+  b: "#2563eb",
+};
+
+const height = 220;
+
+function width(el) {
+  return Math.max(280, Math.floor(el.clientWidth || el.parentElement.clientWidth || 600));
+}
+
+// Chart draws series over the elapsed-seconds axis.
+//   series: [{label, color, dash}]
+export class Chart {
+  constructor(el, series, opts = {}) {
+    this.el = el;
+    this.series = series;
+    this.data = [[], ...series.map(() => [])];
+    const u = window.uPlot;
+    this.plot = new u(
+      {
+        width: width(el),
+        height,
+        scales: { x: { time: false }, y: { range: (self, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+        axes: [
+          { stroke: "#64748b", grid: { stroke: "#e2e8f0" }, values: (self, ticks) => ticks.map((v) => v + "s") },
+          {
+            stroke: "#64748b",
+            grid: { stroke: "#e2e8f0" },
+            size: 56,
+            values: (self, ticks) => ticks.map((v) => formatAxis(v)),
+          },
+        ],
+        legend: { show: true, live: false },
+        cursor: { drag: { x: false, y: false } },
+        series: [
+          { label: opts.xLabel || "s", value: (self, v) => (v == null ? "–" : v.toFixed(0) + "s") },
+          ...series.map((s) => ({
+            label: s.label,
+            stroke: s.color,
+            width: 2,
+            dash: s.dash,
+            spanGaps: true,
+            points: { show: false },
+            value: (self, v) => (v == null ? "–" : formatAxis(v)),
+          })),
+        ],
+      },
+      this.data,
+      el,
+    );
+    this.onResize = () => this.plot.setSize({ width: width(this.el), height });
+    window.addEventListener("resize", this.onResize);
+  }
+
+  // set replaces the data: xs and one array per series.
+  set(xs, ...ys) {
+    // Copies: push appends to these, and charts may be given shared columns.
+    this.data = [xs.slice(), ...ys.map((y) => y.slice())];
+    this.plot.setData(this.data);
+    this.el.dataset.points = xs.length; // for tests and curious users
+  }
+
+  // push appends one point.
+  push(x, ...ys) {
+    this.data[0].push(x);
+    ys.forEach((y, i) => this.data[i + 1].push(y));
+    this.plot.setData(this.data);
+    this.el.dataset.points = this.data[0].length;
+  }
+
+  destroy() {
+    window.removeEventListener("resize", this.onResize);
+    this.plot.destroy();
+  }
+}
+
+function formatAxis(v) {
+  if (v == null) return "";
+  const a = Math.abs(v);
+  if (a >= 10000) return (v / 1000).toFixed(0) + "k";
+  if (a >= 1000) return (v / 1000).toFixed(1) + "k";
+  if (a >= 10 || v === 0) return v.toFixed(0);
+  if (a >= 1) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+// pointSeries turns timeline points into chart columns.
+export function columns(points) {
+  const cols = { x: [], rps: [], errors: [], p50: [], p95: [], p99: [], vus: [] };
+  for (const p of points) {
+    cols.x.push(p.elapsed_s);
+    cols.rps.push(p.rps);
+    cols.errors.push(errorsPerSecond(p));
+    cols.p50.push(p.p50);
+    cols.p95.push(p.p95);
+    cols.p99.push(p.p99);
+    cols.vus.push(p.vus);
+  }
+  return cols;
+}
+
+export function errorsPerSecond(p) {
+  // rps = requests / interval length, so errors scale the same way.
+  return p.requests > 0 ? (p.errors * p.rps) / p.requests : 0;
+}

@@ -1,0 +1,67 @@
+// Run history: every run, newest first; pick two to compare.
+
+import * as api from "../api.js";
+import { badge, fmt, fmtDuration, fmtInt, fmtMs, fmtTime, h, rich, runSeconds } from "../dom.js";
+import { t } from "../i18n.js";
+
+export async function pageHistory(page) {
+  const { runs } = await api.listRuns();
+  let picked = []; // ids in the order they were ticked
+  const order = new Map(runs.map((r, i) => [r.id, i])); // newest first
+  const compareBtn = h("button", { id: "compare-selected", class: "primary", disabled: true, onclick: () => {
+    // The older run is the baseline (A), the newer one the candidate (B).
+    const [b, a] = [...picked].sort((x, y) => order.get(x) - order.get(y));
+    page.go(`#/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`);
+  } }, t("history.compare"));
+  const hint = h("span", { class: "muted small" }, t("history.selectTwo"));
+  const onPick = (id, box) => {
+    picked = picked.filter((x) => x !== id);
+    if (box.checked) picked.push(id);
+    if (picked.length > 2) {
+      const first = picked.shift();
+      table.querySelector(`input[data-id="${CSS.escape(first)}"]`).checked = false;
+    }
+    compareBtn.disabled = picked.length !== 2;
+  };
+  const table = h(
+    "table",
+    { id: "history-table", class: "clickable" },
+    h("thead", {}, h("tr", {}, h("th", {}, ""), ["col.name", "col.status", "col.model", "col.source", "col.started", "col.duration"].map((k) => h("th", {}, t(k))),
+        ["col.requests", "col.rps", "col.errorRate", "col.p99"].map((k) => h("th", { class: "num" }, t(k))))),
+    h(
+      "tbody",
+      {},
+      runs.map((r) =>
+        h(
+          "tr",
+          { "data-id": r.id },
+          h("td", {}, h("input", { type: "checkbox", "aria-label": t("history.select"), "data-id": r.id, onchange: (e) => onPick(r.id, e.target) })),
+          h("td", {}, h("a", { href: `#/runs/${encodeURIComponent(r.id)}` }, r.name), h("div", { class: "muted small mono" }, r.id)),
+          h("td", {}, badge(r.status)),
+          h("td", {}, t(`model.${r.model}`)),
+          h("td", {}, t(`source.${r.source}`)),
+          h("td", {}, fmtTime(r.started)),
+          h("td", {}, fmtDuration(runSeconds(r))),
+          h("td", { class: "num" }, fmtInt(r.requests)),
+          h("td", { class: "num" }, fmt(r.rps)),
+          h("td", { class: `num ${r.error_rate > 0 ? "bad" : ""}` }, `${fmt(r.error_rate, 2)}%`),
+          h("td", { class: "num" }, r.requests ? fmtMs(r.p99_ms) : "–"),
+        ),
+      ),
+    ),
+  );
+  page.root.replaceChildren(
+    h("div", { class: "page-head" }, h("h1", {}, t("history.title")), h("div", { class: "actions" }, hint, compareBtn)),
+    runs.length ? h("div", { class: "card" }, table) : h("p", { class: "card muted", id: "history-empty" }, rich(t("history.empty"))),
+  );
+  // Refresh when a run starts or ends anywhere.
+  const es = new EventSource(api.eventsURL);
+  let timer;
+  const refresh = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => page.reload(), 300);
+  };
+  es.addEventListener("run", refresh);
+  es.addEventListener("deleted", refresh);
+  page.onLeave(() => { es.close(); clearTimeout(timer); });
+}

@@ -1,0 +1,356 @@
+// One run: live (Server-Sent Events) while it runs, from the store after.
+
+import * as api from "../api.js";
+import { Chart, colors, columns, errorsPerSecond } from "../charts.js";
+import { badge, errorBox, fmt, fmtDuration, fmtInt, fmtMs, fmtTime, h, rich, runSeconds } from "../dom.js";
+import { t } from "../i18n.js";
+
+export async function pageRun(page, id) {
+  const view = new RunView(page, id);
+  page.onLeave(() => view.close());
+  await view.open();
+}
+
+class RunView {
+  constructor(page, id) {
+    this.page = page;
+    this.id = id;
+    this.points = [];
+    this.charts = [];
+  }
+
+  async open() {
+    this.build();
+    // The stream starts with the full state, then one interval a second,
+    // and ends with the final state.
+    this.es = new EventSource(api.runEventsURL(this.id));
+    this.es.addEventListener("state", (e) => this.state(JSON.parse(e.data)));
+    this.es.addEventListener("interval", (e) => this.interval(JSON.parse(e.data)));
+    this.es.addEventListener("adjust", (e) => this.addEvent(JSON.parse(e.data)));
+    this.es.addEventListener("end", (e) => {
+      this.state(JSON.parse(e.data));
+      this.es.close();
+    });
+    this.es.onerror = async () => {
+      // A closed stream reconnects by itself; find out if it was a 401/404.
+      if (this.es.readyState === EventSource.CLOSED) return;
+      try {
+        await api.getRun(this.id);
+      } catch (err) {
+        this.es.close();
+        if (err.status !== 401) this.page.root.replaceChildren(errorBox(err));
+      }
+    };
+    this.tick = setInterval(() => this.updateElapsed(), 1000);
+  }
+
+  close() {
+    this.es?.close();
+    clearInterval(this.tick);
+    this.charts.forEach((c) => c.destroy());
+  }
+
+  build() {
+    this.el = {
+      title: h("h1", { id: "run-name" }),
+      status: h("span", { id: "run-status" }),
+      meta: h("div", { class: "meta muted" }),
+      controls: h("div", { class: "controls", id: "run-controls" }),
+      why: h("div", { id: "run-why" }),
+      tiles: h("div", { class: "tiles", id: "run-tiles" }),
+      endpoints: h("div", { id: "run-endpoints" }),
+      errors: h("div", { id: "run-errors" }),
+      thresholds: h("div", { id: "run-thresholds" }),
+      warnings: h("div", { id: "run-warnings" }),
+      events: h("div", { id: "run-events" }),
+      reports: h("div", { class: "reports", id: "run-reports" }),
+      plan: h("pre", { class: "mono small" }),
+    };
+    const chartBox = (key, id) => h("div", { class: "card chart" }, h("h3", {}, t(key)), h("div", { id }));
+    const rpsBox = chartBox("run.chart.throughput", "chart-rps");
+    const latBox = chartBox("run.chart.latency", "chart-latency");
+    const vusBox = chartBox("run.chart.vus", "chart-vus");
+    const e = this.el;
+    this.page.root.replaceChildren(
+      h("div", { class: "run-head" }, h("div", {}, h("div", { class: "title-row" }, e.title, e.status), e.meta), e.controls),
+      e.why,
+      e.tiles,
+      h("div", { class: "charts" }, rpsBox, latBox, vusBox),
+      h("section", { class: "card" }, h("h2", {}, t("run.endpoints")), e.endpoints),
+      h("div", { class: "two" }, h("section", { class: "card" }, h("h2", {}, t("run.errors")), e.errors), h("section", { class: "card" }, h("h2", {}, t("run.thresholds")), e.thresholds, e.warnings)),
+      h("div", { class: "two" }, h("section", { class: "card" }, h("h2", {}, t("run.events")), e.events), h("section", { class: "card" }, h("h2", {}, t("run.reports")), e.reports)),
+      h("details", { class: "card" }, h("summary", {}, t("run.plan")), e.plan),
+    );
+    this.rpsChart = new Chart(rpsBox.lastChild, [
+      { label: t("series.rps"), color: colors.rps },
+      { label: t("series.errors"), color: colors.errors },
+    ]);
+    this.latChart = new Chart(latBox.lastChild, [
+      { label: "p50", color: colors.p50 },
+      { label: "p95", color: colors.p95 },
+      { label: "p99", color: colors.p99 },
+    ]);
+    this.vusChart = new Chart(vusBox.lastChild, [{ label: t("series.vus"), color: colors.vus }]);
+    this.charts = [this.rpsChart, this.latChart, this.vusChart];
+  }
+
+  state(st) {
+    this.run = st.run;
+    this.summary = st.summary;
+    this.points = st.summary.timeline || [];
+    const c = columns(this.points);
+    this.rpsChart.set(c.x, c.rps, c.errors);
+    this.latChart.set(c.x, c.p50, c.p95, c.p99);
+    this.vusChart.set(c.x, c.vus);
+    this.renderHead();
+    this.renderSummary();
+    this.renderEvents();
+    this.el.plan.textContent = JSON.stringify(st.run.plan, null, 2);
+  }
+
+  interval(iv) {
+    const p = iv.point;
+    this.points.push(p);
+    this.summary = { ...iv.summary, timeline: this.points };
+    this.rpsChart.push(p.elapsed_s, p.rps, errorsPerSecond(p));
+    this.latChart.push(p.elapsed_s, p.p50, p.p95, p.p99);
+    this.vusChart.push(p.elapsed_s, p.vus);
+    this.renderSummary();
+  }
+
+  addEvent(ev) {
+    this.run.events = [...(this.run.events || []), ev];
+    this.renderEvents();
+  }
+
+  updateElapsed() {
+    if (this.run && this.run.status === "running") this.renderMeta();
+  }
+
+  renderMeta() {
+    const r = this.run;
+    this.el.meta.replaceChildren(
+      h("span", {}, r.id),
+      h("span", {}, t(`model.${r.model}`)),
+      h("span", {}, t(`source.${r.source}`)),
+      h("span", {}, `${t("col.started")} ${fmtTime(r.started)}`),
+      h("span", { id: "run-elapsed" }, `${t("run.elapsed")} ${fmtDuration(runSeconds(r))}`),
+    );
+  }
+
+  renderHead() {
+    const r = this.run;
+    this.el.title.textContent = r.name;
+    this.el.status.replaceChildren(badge(r.status));
+    this.renderMeta();
+    const c = this.el.controls;
+    c.replaceChildren();
+    if (r.status === "running" && r.control) {
+      const isRate = r.control === "rate";
+      const value = h("input", { id: "adjust-value", type: "number", min: 0, step: isRate ? "any" : 1, value: this.currentLoad() });
+      const note = h("span", { class: "muted small", id: "adjust-note" });
+      const apply = h("button", {
+        id: "adjust-apply",
+        onclick: async () => {
+          const v = Number(value.value);
+          try {
+            await api.adjustRun(this.id, isRate ? { rate: v } : { vus: v });
+            note.textContent = t("run.control.applied", { v: isRate ? `${fmt(v)}/s` : `${fmtInt(v)} VUs` });
+          } catch (err) {
+            note.textContent = err.message;
+          }
+        },
+      }, t("run.control.apply"));
+      const stop = h("button", {
+        id: "stop-btn",
+        class: "danger",
+        onclick: async () => {
+          stop.disabled = true;
+          stop.textContent = t("run.control.stopping");
+          try {
+            await api.stopRun(this.id);
+          } catch (err) {
+            note.textContent = err.message;
+            stop.disabled = false;
+            stop.textContent = t("run.control.stop");
+          }
+        },
+      }, t("run.control.stop"));
+      c.append(
+        h("label", { class: "inline" }, h("span", {}, t(isRate ? "run.control.rate" : "run.control.vus")), value),
+        apply,
+        stop,
+        note,
+      );
+    } else if (r.status === "running") {
+      c.append(h("p", { class: "muted small" }, rich(t("run.control.recorded"))));
+    } else {
+      c.append(h("a", { class: "button", href: `#/compare?b=${encodeURIComponent(r.id)}`, id: "compare-with" }, t("run.compareWith")));
+    }
+    this.el.why.replaceChildren();
+    if (r.error && r.status !== "running") {
+      this.el.why.append(h("div", { class: `alert ${r.status === "failed" || r.status === "interrupted" ? "error" : "info"}` }, `${t("run.why")}: ${whyText(r)}`));
+    }
+    this.el.reports.replaceChildren(
+      ...["html", "json", "csv"].map((f) => h("a", { class: "button", href: api.reportURL(this.id, f), download: "", id: `report-${f}` }, f.toUpperCase())),
+    );
+  }
+
+  // currentLoad is the rate or VU count now in force: the last adjustment,
+  // or the plan's.
+  currentLoad() {
+    const adj = (this.run.events || []).filter((e) => e.kind === "adjust").pop();
+    if (adj) return parseFloat(adj.detail.replace(/^rate /, ""));
+    const load = this.run.plan?.load || {};
+    return this.run.control === "rate" ? load.rate || 0 : load.vus || 0;
+  }
+
+  renderSummary() {
+    const s = this.summary;
+    const last = this.points[this.points.length - 1];
+    const tile = (id, label, value, sub) =>
+      h("div", { class: "tile", id: `tile-${id}` }, h("div", { class: "label" }, label), h("div", { class: "value" }, value), sub ? h("div", { class: "sub muted" }, sub) : null);
+    const running = this.run.status === "running";
+    const errRate = s.totals.requests ? (100 * s.totals.errors) / s.totals.requests : 0;
+    this.el.tiles.replaceChildren(
+      // While it runs, the last interval says where the load is now;
+      // afterwards the whole run's average is the figure to keep.
+      running
+        ? tile("rps", t("run.rps"), last ? fmt(last.rps) : "–", t("run.rps.help"))
+        : tile("rps", t("run.rps"), fmt(s.totals.rps), t("run.wholeRun")),
+      tile("requests", t("run.requests"), fmtInt(s.totals.requests), running ? `${fmt(s.totals.rps)}/s ${t("run.wholeRun")}` : fmtDuration(s.run.duration_s)),
+      tile("errors", t("run.errorRate"), `${fmt(errRate, 2)}%`, t("run.errors.count", { n: fmtInt(s.totals.errors) })),
+      tile("p50", t("run.p50"), fmtMs(s.latency_ms.p50), t("run.wholeRun")),
+      tile("p95", t("run.p95"), fmtMs(s.latency_ms.p95), t("run.wholeRun")),
+      tile("p99", t("run.p99"), fmtMs(s.latency_ms.p99), t("run.wholeRun")),
+      running
+        ? tile("vus", t("run.vus"), last ? fmtInt(last.vus) : "–", null)
+        : tile("vus", t("run.vus"), fmtInt(s.run.max_vus || 0), t("run.vus.peak")),
+    );
+    this.renderEndpoints(s);
+    this.renderErrors(s);
+    this.renderThresholds(s);
+  }
+
+  renderEndpoints(s) {
+    if (!s.endpoints.length) {
+      this.el.endpoints.replaceChildren(h("p", { class: "muted" }, t("run.noData")));
+      return;
+    }
+    const cols = ["col.name", "col.method", "col.requests", "col.failures", "col.rps", "col.p50", "col.p95", "col.p99", "col.max"];
+    this.el.endpoints.replaceChildren(
+      h(
+        "table",
+        { id: "endpoints-table" },
+        h("thead", {}, h("tr", {}, cols.map((k, i) => h("th", { class: i > 1 ? "num" : null }, t(k))))),
+        h(
+          "tbody",
+          {},
+          s.endpoints.map((e) =>
+            h(
+              "tr",
+              {},
+              h("td", {}, e.name),
+              h("td", {}, e.method),
+              h("td", { class: "num" }, fmtInt(e.requests)),
+              h("td", { class: `num ${e.errors ? "bad" : ""}` }, fmtInt(e.errors)),
+              h("td", { class: "num" }, fmt(e.rps)),
+              h("td", { class: "num" }, fmtMs(e.latency_ms.p50)),
+              h("td", { class: "num" }, fmtMs(e.latency_ms.p95)),
+              h("td", { class: "num" }, fmtMs(e.latency_ms.p99)),
+              h("td", { class: "num" }, fmtMs(e.latency_ms.max)),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  renderErrors(s) {
+    const classes = Object.entries(s.errors || {}).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+    const msgs = s.error_messages || [];
+    if (!classes.length && !msgs.length) {
+      this.el.errors.replaceChildren(h("p", { class: "muted", id: "no-errors" }, t("run.noErrors")));
+      return;
+    }
+    this.el.errors.replaceChildren(
+      h("h4", {}, t("run.errors.byClass")),
+      h(
+        "table",
+        { id: "errors-table" },
+        h("thead", {}, h("tr", {}, h("th", {}, t("col.class")), h("th", { class: "num" }, t("col.count")))),
+        h("tbody", {}, classes.map(([c, n]) => h("tr", {}, h("td", { class: "mono" }, c), h("td", { class: "num" }, fmtInt(n))))),
+      ),
+      msgs.length ? h("h4", {}, t("run.errors.byMessage")) : null,
+      msgs.length
+        ? h(
+            "table",
+            { id: "messages-table" },
+            h("thead", {}, h("tr", {}, h("th", {}, t("col.message")), h("th", { class: "num" }, t("col.count")))),
+            h("tbody", {}, msgs.slice(0, 20).map((m) => h("tr", {}, h("td", { class: "mono small wrap" }, m.message), h("td", { class: "num" }, fmtInt(m.count))))),
+          )
+        : null,
+    );
+  }
+
+  renderThresholds(s) {
+    const ths = s.thresholds || [];
+    this.el.thresholds.replaceChildren(
+      ths.length
+        ? h(
+            "table",
+            {},
+            h("thead", {}, h("tr", {}, h("th", {}, t("col.expr")), h("th", { class: "num" }, t("col.value")), h("th", {}, t("col.result")))),
+            h(
+              "tbody",
+              {},
+              ths.map((th) =>
+                h(
+                  "tr",
+                  {},
+                  h("td", { class: "mono" }, th.expr),
+                  h("td", { class: "num" }, th.error ? th.error : `${fmt(th.value, 2)}${th.unit ? " " + th.unit : ""}`),
+                  h("td", {}, h("span", { class: `badge ${th.ok ? "ok" : "bad"}` }, t(th.ok ? "run.pass" : "run.fail"))),
+                ),
+              ),
+            ),
+          )
+        : h("p", { class: "muted" }, t("run.thresholds.none")),
+    );
+    const warns = s.generator?.warnings || [];
+    this.el.warnings.replaceChildren(
+      ...(warns.length ? [h("h4", {}, t("run.warnings")), h("ul", { class: "warnings" }, warns.map((w) => h("li", {}, w)))] : []),
+    );
+  }
+
+  renderEvents() {
+    const evs = this.run.events || [];
+    const text = (e) =>
+      e.kind === "adjust" ? t("run.event.adjust", { d: adjustText(e.detail) }) : e.kind === "stop" ? t("run.event.stop") : e.kind === "interrupted" ? t("run.event.interrupted", { d: e.detail }) : `${e.kind}: ${e.detail}`;
+    this.el.events.replaceChildren(
+      evs.length
+        ? h("ul", { class: "events" }, evs.map((e) => h("li", {}, h("span", { class: "muted" }, fmtDuration((new Date(e.t) - new Date(this.run.started)) / 1000)), " ", text(e))))
+        : h("p", { class: "muted" }, "–"),
+    );
+  }
+}
+
+// whyText says why a run ended, in the UI's language when the server's
+// reason is one it knows.
+function whyText(run) {
+  if (run.status === "stopped" && run.error === "stopped from the API") return t("run.why.api");
+  if (run.status === "stopped" && run.error.includes("shutting down")) return t("run.why.shutdown");
+  if (run.status === "interrupted" && run.error.includes("server stopped")) return t("run.why.serverDied");
+  if (run.status === "interrupted" && run.error.includes("stopped sending")) return t("run.why.recorderGone");
+  return run.error;
+}
+
+// adjustText shows a load change ("rate 80/s" or "12 VUs") with the UI's
+// number format and words.
+function adjustText(detail) {
+  let m = /^rate ([0-9.]+)\/s$/.exec(detail);
+  if (m) return `${fmt(+m[1])}/s`;
+  m = /^([0-9]+) VUs$/.exec(detail);
+  if (m) return `${fmtInt(+m[1])} ${t("series.vus")}`;
+  return detail;
+}
