@@ -27,7 +27,7 @@ func Main(ctx context.Context, env Env) error {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr(fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
 	})
-	root.AddCommand(runCmd(env), demoCmd(env), versionCmd(env), serverCmd(env), validateCmd(env))
+	root.AddCommand(runCmd(env), demoCmd(env), testbedCmd(env), versionCmd(env), serverCmd(env), validateCmd(env))
 	err := root.ExecuteContext(ctx)
 	if err != nil && !errors.Is(err, ErrThresholds) {
 		if strings.HasPrefix(err.Error(), "unknown command") {

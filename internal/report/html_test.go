@@ -85,7 +85,7 @@ func htmlFixture() *report.Summary {
 			Elapsed: float64(sec*1000+2) / 1000, Requests: reqs, RPS: float64(reqs*100+int64(sec%3)) / 100,
 			P50: float64(100+sec%4*7) / 10, P90: float64(300+sec%5*11) / 10, P95: float64(450+sec%6*13) / 10,
 			P99: float64(1200+sec%4*90) / 10, Max: float64(4000+sec%5*700) / 10,
-			VUs: vus, LagP99: float64(sec%6) / 10, CPU: float64(80+sec%9*5) / 100,
+			VUs: vus, MaxVUs: vus, LagP99: float64(sec%6) / 10, CPU: float64(80+sec%9*5) / 100,
 		}
 		if sec >= 25 && sec <= 28 { // the spike
 			p.P99, p.Max, p.Errors = float64(3900+sec*10)/10, float64(20035-sec*100)/10, int64(60+sec%3)

@@ -111,7 +111,8 @@ type Point struct {
 	P99      float64 `json:"p99"`
 	Max      float64 `json:"max"`
 	Errors   int64   `json:"errors"`
-	VUs      int     `json:"vus"`
+	VUs      int     `json:"vus"`     // active at the end of the interval
+	MaxVUs   int     `json:"max_vus"` // most active at once during it
 	Dropped  int64   `json:"dropped"`
 	LagP99   float64 `json:"lag_p99_ms"`
 	CPU      float64 `json:"generator_cpu"`
@@ -191,7 +192,7 @@ func Build(id string, res *controller.Result, cores int) Summary {
 		d := snap.Duration().Seconds()
 		p := Point{
 			T: snap.End.UTC().Format(time.RFC3339Nano), Elapsed: round(snap.End.Sub(res.Started).Seconds(), 3),
-			Requests: t.Requests, Errors: t.Errors(), VUs: snap.VUs, Dropped: snap.Dropped,
+			Requests: t.Requests, Errors: t.Errors(), VUs: snap.VUs, MaxVUs: snap.MaxVUs, Dropped: snap.Dropped,
 			P50: ms(t.Latency.Quantile(0.5)), P90: ms(t.Latency.Quantile(0.9)), P95: ms(t.Latency.Quantile(0.95)),
 			P99: ms(t.Latency.Quantile(0.99)), Max: ms(t.Latency.Max()), CPU: round(snap.GeneratorCPU, 3),
 		}

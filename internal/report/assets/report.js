@@ -47,7 +47,7 @@
         line("requests/s", "#3556c9", "rps", num, { fill: "rgba(53,86,201,0.08)" }),
         line("VUs", "#7b8494", "vus", num, { dash: [6, 4], width: 1.5 }),
       ],
-      data: [col("rps"), col("vus")],
+      data: [col("rps"), col("max_vus")],
       scales: { rps: { range: fromZero }, vus: { range: fromZero } },
       axes: [
         { scale: "rps", label: "requests/s", values: (u, s) => s.map(num) },

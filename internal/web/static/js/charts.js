@@ -104,7 +104,7 @@ export function columns(points) {
     cols.p50.push(p.p50);
     cols.p95.push(p.p95);
     cols.p99.push(p.p99);
-    cols.vus.push(p.vus);
+    cols.vus.push(p.max_vus ?? p.vus);
   }
   return cols;
 }

@@ -114,7 +114,7 @@ class RunView {
     this.summary = { ...iv.summary, timeline: this.points };
     this.rpsChart.push(p.elapsed_s, p.rps, errorsPerSecond(p));
     this.latChart.push(p.elapsed_s, p.p50, p.p95, p.p99);
-    this.vusChart.push(p.elapsed_s, p.vus);
+    this.vusChart.push(p.elapsed_s, p.max_vus ?? p.vus);
     this.renderSummary();
   }
 

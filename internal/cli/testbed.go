@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/surgeload/surge/internal/testbed"
+)
+
+func testbedCmd(env Env) *cobra.Command {
+	var (
+		listen string
+		o      testbed.Options
+	)
+	cmd := &cobra.Command{
+		Use:   "testbed",
+		Short: "Serve the built-in target with tunable bottlenecks, to try Surge on",
+		Long: `Serve the testbed that surge demo and the tests use, until interrupted:
+  /hello /delay?ms=N /work (a pool of --workers, each request holding one for
+  --work-time) /api/items (the same pool) /error?rate=F /status/CODE
+  /big?kb=N /slow?ms=N /hang /reset /close /garbage
+  /login /me /todos /products /sales /stock (the API the examples/ use)
+  /__stats (requests received, as JSON)`,
+		Example: `  surge testbed --listen 127.0.0.1:8080 --workers 2 --work-time 20ms
+  PASSWORD=secret surge run examples/login-then-browse.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tb, err := testbed.Start(listen, o)
+			if err != nil {
+				return usageErr(err)
+			}
+			defer tb.Close()
+			fmt.Fprintf(env.Stdout, "testbed listening on %s (/work: %d workers × %v); interrupt to stop\n",
+				tb.URL(), o.Workers, o.WorkTime)
+			select {
+			case <-cmd.Context().Done():
+			case <-env.Signals:
+			}
+			fmt.Fprintf(env.Stdout, "testbed received %d requests\n", tb.Count())
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on")
+	fl.IntVar(&o.Workers, "workers", testbed.DefaultWorkers, "size of the worker pool in front of /work and /api/items")
+	fl.DurationVar(&o.WorkTime, "work-time", testbed.DefaultWorkTime, "how long each /work request holds a worker")
+	fl.DurationVar(&o.Latency, "latency", 0, "latency added to every request")
+	fl.DurationVar(&o.Jitter, "jitter", 0, "random extra latency, uniform in [0, jitter)")
+	fl.Float64Var(&o.ErrorRate, "error-rate", 0, "fraction of /work and /api/items requests answered 500")
+	fl.DurationVar(&o.StallEvery, "stall-every", 0, "stall the whole server periodically, every …")
+	fl.DurationVar(&o.StallFor, "stall-for", 0, "… for this long")
+	return cmd
+}
