@@ -62,6 +62,9 @@ type recording struct {
 	warn io.Writer
 }
 
+// RunID is the id the server gave the run; the CLI's summary uses it too.
+func (r *recording) RunID() string { return r.rec.ID() }
+
 func (r *recording) Consume(ctx context.Context, s metrics.Snapshot) error {
 	return r.rec.Consume(ctx, s)
 }

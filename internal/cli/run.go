@@ -252,7 +252,11 @@ wait:
 	if r.err != nil {
 		return nil, fmt.Errorf("running: %w", r.err)
 	}
-	sum := report.Build(newRunID(r.res.Started), r.res, runtime.GOMAXPROCS(0))
+	id := newRunID(r.res.Started)
+	if named, ok := o.sink.(interface{ RunID() string }); ok {
+		id = named.RunID() // recorded in a server: one id in both places
+	}
+	sum := report.Build(id, r.res, runtime.GOMAXPROCS(0))
 	if err := report.WriteText(env.Stdout, &sum); err != nil {
 		return nil, err
 	}

@@ -190,8 +190,9 @@ func TestRunRecordsInServer(t *testing.T) {
 	defer tb.Close()
 	s := startSurgeServer(t, nil, "--data", t.TempDir(), "--secret", "s3cret")
 	var out bytes.Buffer
+	local := filepath.Join(t.TempDir(), "summary.json")
 	err = cli.Main(context.Background(), cli.Env{
-		Args:   []string{"run", "-q", "-u", tb.URL() + "/api/items", "--rate", "20", "--duration", "1500ms", "--server", s.url, "--secret", "s3cret"},
+		Args:   []string{"run", "-q", "-u", tb.URL() + "/api/items", "--rate", "20", "--duration", "1500ms", "--server", s.url, "--secret", "s3cret", "--out", "json=" + local},
 		Stdout: &out, Stderr: &out,
 	})
 	if err != nil {
@@ -211,6 +212,13 @@ func TestRunRecordsInServer(t *testing.T) {
 	get(t, s.url+"/api/v1/runs/"+list.Runs[0].ID+"/summary", "s3cret", &sum)
 	if sum.Totals.Requests == 0 || sum.Totals.Requests != tb.Count() {
 		t.Errorf("recorded %d requests, the target received %d", sum.Totals.Requests, tb.Count())
+	}
+	var mine report.Summary
+	if b, err := os.ReadFile(local); err != nil || json.Unmarshal(b, &mine) != nil {
+		t.Fatalf("local summary: %v", err)
+	}
+	if mine.Run.ID != list.Runs[0].ID || mine.Totals.Requests != sum.Totals.Requests {
+		t.Errorf("local summary: run %s with %d requests; server: run %s with %d", mine.Run.ID, mine.Totals.Requests, list.Runs[0].ID, sum.Totals.Requests)
 	}
 
 	// A wrong secret fails before any load is sent.
