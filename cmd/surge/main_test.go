@@ -17,6 +17,7 @@ import (
 
 	"github.com/surgeload/surge/internal/report"
 	"github.com/surgeload/surge/internal/testbed"
+	"github.com/surgeload/surge/internal/testutil"
 )
 
 // These tests build the real binary and run it against the testbed on
@@ -102,16 +103,6 @@ func checkContract(t *testing.T, path string) {
 	}
 }
 
-func target(t *testing.T, o testbed.Options) *testbed.Server {
-	t.Helper()
-	tb, err := testbed.Start("127.0.0.1:0", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tb.Close() })
-	return tb
-}
-
 func mustOK(t *testing.T, r result) *report.Summary {
 	t.Helper()
 	if r.code != 0 || r.summary == nil {
@@ -132,7 +123,7 @@ func TestTotalsEqualWhatTheTargetReceived(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tb := target(t, testbed.Options{})
+			tb := testutil.StartTarget(t, testbed.Options{})
 			s := mustOK(t, surge(t, append([]string{"run", "-u", tb.URL() + "/hello"}, tt.args...)...))
 			if s.Totals.Requests != tb.Count() {
 				t.Fatalf("summary counted %d, target received %d", s.Totals.Requests, tb.Count())
@@ -148,7 +139,7 @@ func TestTotalsEqualWhatTheTargetReceived(t *testing.T) {
 }
 
 func TestOpenModelDeliversTheRate(t *testing.T) {
-	tb := target(t, testbed.Options{})
+	tb := testutil.StartTarget(t, testbed.Options{})
 	s := mustOK(t, surge(t, "run", "-u", tb.URL()+"/hello", "--rate", "500", "--duration", "4s"))
 	if got := s.Totals.Requests; got < 1980 || got > 2020 {
 		t.Fatalf("sent %d requests, want 2000 ± 1%%", got)
@@ -162,7 +153,7 @@ func TestOpenModelDeliversTheRate(t *testing.T) {
 }
 
 func TestLatencyOfA20msEndpoint(t *testing.T) {
-	tb := target(t, testbed.Options{})
+	tb := testutil.StartTarget(t, testbed.Options{})
 	s := mustOK(t, surge(t, "run", "-u", tb.URL()+"/delay?ms=20", "--vus", "4", "--duration", "2s"))
 	if p50 := s.Latency.P50; p50 < 20 || p50 > 23 {
 		t.Fatalf("p50 %.2f ms, want 20–23 ms", p50)
@@ -176,7 +167,7 @@ func TestLatencyOfA20msEndpoint(t *testing.T) {
 // due time, so the stall shows in p99 and max; the closed model, whose users
 // wait politely during the stall, hides most of it (coordinated omission).
 func TestStallShowsInOpenModelLatency(t *testing.T) {
-	tb := target(t, testbed.Options{StallEvery: 2 * time.Second, StallFor: time.Second})
+	tb := testutil.StartTarget(t, testbed.Options{StallEvery: 2 * time.Second, StallFor: time.Second})
 	open := mustOK(t, surge(t, "run", "-u", tb.URL()+"/hello", "--rate", "100", "--duration", "4s"))
 	if open.Latency.P99 < 700 || open.Latency.Max < 900 {
 		t.Fatalf("open model p99 %.1f ms max %.1f ms: the 1 s stall must show", open.Latency.P99, open.Latency.Max)
@@ -207,7 +198,7 @@ func freePort(t *testing.T) string {
 }
 
 func TestErrorsLandInTheirClasses(t *testing.T) {
-	tb := target(t, testbed.Options{})
+	tb := testutil.StartTarget(t, testbed.Options{})
 	tests := []struct {
 		name, url, class string
 		extra            []string
@@ -232,7 +223,7 @@ func TestErrorsLandInTheirClasses(t *testing.T) {
 }
 
 func TestLargeAndSlowBodiesAreReadAndCounted(t *testing.T) {
-	tb := target(t, testbed.Options{})
+	tb := testutil.StartTarget(t, testbed.Options{})
 	s := mustOK(t, surge(t, "run", "-u", tb.URL()+"/big?kb=10240", "--vus", "2", "--requests", "4"))
 	if s.Totals.Errors != 0 || s.Totals.BytesReceived < 4*10<<20 {
 		t.Fatalf("errors %d, received %d bytes, want ≥ 4 × 10 MiB", s.Totals.Errors, s.Totals.BytesReceived)
@@ -244,7 +235,7 @@ func TestLargeAndSlowBodiesAreReadAndCounted(t *testing.T) {
 }
 
 func TestThresholdsDecideTheExitCode(t *testing.T) {
-	tb := target(t, testbed.Options{})
+	tb := testutil.StartTarget(t, testbed.Options{})
 	base := []string{"run", "-u", tb.URL() + "/hello", "--vus", "2", "--requests", "50"}
 	pass := surge(t, append(base, "--threshold", "p99<5s", "--threshold", "errors<1%")...)
 	if pass.code != 0 {
@@ -294,7 +285,7 @@ func TestInvalidUsageExits2WithAClearMessage(t *testing.T) {
 }
 
 func TestInterruptWritesASummaryOfWhatWasSent(t *testing.T) {
-	tb := target(t, testbed.Options{Latency: 20 * time.Millisecond})
+	tb := testutil.StartTarget(t, testbed.Options{Latency: 20 * time.Millisecond})
 	wait, cmd := start(t, "run", "-u", tb.URL()+"/hello", "--rate", "200", "--duration", "30s")
 	deadline := time.Now().Add(10 * time.Second)
 	for tb.Count() < 100 && time.Now().Before(deadline) {
@@ -318,7 +309,7 @@ func TestInterruptWritesASummaryOfWhatWasSent(t *testing.T) {
 }
 
 func TestOutputsAreWritten(t *testing.T) {
-	tb := target(t, testbed.Options{})
+	tb := testutil.StartTarget(t, testbed.Options{})
 	dir := t.TempDir()
 	r := surge(t, "run", "-u", tb.URL()+"/hello", "--vus", "2", "--duration", "1500ms", "--threshold", "p99<1us",
 		"--out", "csv="+filepath.Join(dir, "t.csv"), "--out", "junit="+filepath.Join(dir, "j.xml"), "--out", "html="+filepath.Join(dir, "r.html"))

@@ -14,20 +14,11 @@ import (
 	"github.com/surgeload/surge/internal/cli"
 	"github.com/surgeload/surge/internal/report"
 	"github.com/surgeload/surge/internal/testbed"
+	"github.com/surgeload/surge/internal/testutil"
 )
 
-func startTarget(t *testing.T, o testbed.Options) *testbed.Server {
-	t.Helper()
-	tb, err := testbed.Start("127.0.0.1:0", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tb.Close() })
-	return tb
-}
-
 func TestProgressLineOnATerminal(t *testing.T) {
-	tb := startTarget(t, testbed.Options{})
+	tb := testutil.StartTarget(t, testbed.Options{})
 	var out, errOut bytes.Buffer
 	err := cli.Main(context.Background(), cli.Env{
 		Args:   []string{"run", "-u", tb.URL() + "/hello", "--rate", "50", "--duration", "2s"},
@@ -46,7 +37,7 @@ func TestProgressLineOnATerminal(t *testing.T) {
 }
 
 func TestNoProgressLineWhenQuietOrNotATerminal(t *testing.T) {
-	tb := startTarget(t, testbed.Options{})
+	tb := testutil.StartTarget(t, testbed.Options{})
 	for _, tc := range []struct {
 		name     string
 		terminal bool
@@ -69,7 +60,7 @@ func TestNoProgressLineWhenQuietOrNotATerminal(t *testing.T) {
 }
 
 func TestFirstInterruptStopsGracefully(t *testing.T) {
-	tb := startTarget(t, testbed.Options{Latency: 50 * time.Millisecond})
+	tb := testutil.StartTarget(t, testbed.Options{Latency: 50 * time.Millisecond})
 	sig := make(chan os.Signal, 1)
 	path := filepath.Join(t.TempDir(), "s.json")
 	var out bytes.Buffer

@@ -18,6 +18,7 @@ import (
 	"github.com/surgeload/surge/internal/cli"
 	"github.com/surgeload/surge/internal/report"
 	"github.com/surgeload/surge/internal/testbed"
+	"github.com/surgeload/surge/internal/testutil"
 )
 
 // syncBuffer is a bytes.Buffer that a running command and the test share.
@@ -183,15 +184,11 @@ func TestServerSecretIsGeneratedOnce(t *testing.T) {
 
 // `surge run --server URL --secret S` records the run in the server's history.
 func TestRunRecordsInServer(t *testing.T) {
-	tb, err := testbed.Start("127.0.0.1:0", testbed.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tb.Close()
+	tb := testutil.StartTarget(t, testbed.Options{})
 	s := startSurgeServer(t, nil, "--data", t.TempDir(), "--secret", "s3cret")
 	var out bytes.Buffer
 	local := filepath.Join(t.TempDir(), "summary.json")
-	err = cli.Main(context.Background(), cli.Env{
+	err := cli.Main(context.Background(), cli.Env{
 		Args:   []string{"run", "-q", "-u", tb.URL() + "/api/items", "--rate", "20", "--duration", "1500ms", "--server", s.url, "--secret", "s3cret", "--out", "json=" + local},
 		Stdout: &out, Stderr: &out,
 	})
@@ -255,11 +252,7 @@ func TestServerProcess(t *testing.T) {
 // interval: restarted on the same data, it lists the run as interrupted
 // with the points and summary it had.
 func TestCrashedServerRunIsInterrupted(t *testing.T) {
-	tb, err := testbed.Start("127.0.0.1:0", testbed.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tb.Close()
+	tb := testutil.StartTarget(t, testbed.Options{})
 	data := t.TempDir()
 	start := func() (*exec.Cmd, string) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestServerProcess$", "-test.count=1")

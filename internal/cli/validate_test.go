@@ -11,18 +11,8 @@ import (
 
 	"github.com/surgeload/surge/internal/cli"
 	"github.com/surgeload/surge/internal/testbed"
+	"github.com/surgeload/surge/internal/testutil"
 )
-
-// scenarioTarget starts a testbed for the scenario tests.
-func scenarioTarget(t *testing.T) *testbed.Server {
-	t.Helper()
-	tb, err := testbed.Start("127.0.0.1:0", testbed.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = tb.Close() })
-	return tb
-}
 
 // surge runs the command line and returns its exit code, stdout and stderr.
 func surge(t *testing.T, env map[string]string, args ...string) (int, string, string) {
@@ -75,7 +65,7 @@ func scenarioDir(t *testing.T, target string) string {
 }
 
 func TestValidateValidFile(t *testing.T) {
-	tb := scenarioTarget(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	dir := scenarioDir(t, tb.URL())
 	code, out, errOut := surge(t, map[string]string{"PASSWORD": "secret"}, "validate", filepath.Join(dir, "login.yaml"))
 	if code != 0 {
@@ -91,7 +81,7 @@ func TestValidateValidFile(t *testing.T) {
 }
 
 func TestValidateReportsEveryProblem(t *testing.T) {
-	tb := scenarioTarget(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	dir := scenarioDir(t, tb.URL())
 	bad := strings.NewReplacer("vus: 3,", "vus: 3, rat: 5,", "{{token}}", "{{tokn}}", "json: {user", "jsn: {user").Replace(loginScenario)
 	file := writeFile(t, dir, "bad.yaml", strings.ReplaceAll(bad, "TARGET", tb.URL()))
@@ -132,7 +122,7 @@ func TestValidateUsage(t *testing.T) {
 }
 
 func TestRunScenarioFile(t *testing.T) {
-	tb := scenarioTarget(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	// The file points nowhere; -u points it at the testbed, and the flags
 	// bound the run by a request budget instead of the file's duration.
 	dir := scenarioDir(t, "http://127.0.0.1:1")
@@ -192,7 +182,7 @@ func TestRunScenarioFile(t *testing.T) {
 }
 
 func TestRunInvalidScenarioSendsNothing(t *testing.T) {
-	tb := scenarioTarget(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	dir := scenarioDir(t, tb.URL())
 	file := writeFile(t, dir, "bad.yaml", strings.Replace(strings.ReplaceAll(loginScenario, "TARGET", tb.URL()), "duration: 5s", "duration: soon", 1))
 	code, _, errOut := surge(t, map[string]string{"PASSWORD": "secret"}, "run", file, "-q")
@@ -205,7 +195,7 @@ func TestRunInvalidScenarioSendsNothing(t *testing.T) {
 }
 
 func TestRunScenarioRejectsQuickModeFlags(t *testing.T) {
-	tb := scenarioTarget(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	dir := scenarioDir(t, tb.URL())
 	for _, c := range []struct {
 		flags []string

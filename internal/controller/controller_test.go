@@ -12,6 +12,7 @@ import (
 	"github.com/surgeload/surge/internal/scenario"
 	"github.com/surgeload/surge/internal/sink"
 	"github.com/surgeload/surge/internal/testbed"
+	"github.com/surgeload/surge/internal/testutil"
 )
 
 func TestSplitAddsUpToThePlan(t *testing.T) {
@@ -49,11 +50,7 @@ func TestSplitAddsUpToThePlan(t *testing.T) {
 // target received and what the plan asked for, and the timeline arrives in
 // order, one merged snapshot per interval.
 func TestTwoAgentsMergeExactly(t *testing.T) {
-	tb, err := testbed.Start("127.0.0.1:0", testbed.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tb.Close()
+	tb := testutil.StartTarget(t, testbed.Options{})
 	rate := 300.0
 	dur := 2 * time.Second
 	plan, err := scenario.Quick(scenario.QuickRequest{URL: tb.URL() + "/hello", Method: "GET"},
@@ -88,11 +85,7 @@ func TestTwoAgentsMergeExactly(t *testing.T) {
 }
 
 func TestAdjustDuringARun(t *testing.T) {
-	tb, err := testbed.Start("127.0.0.1:0", testbed.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tb.Close()
+	tb := testutil.StartTarget(t, testbed.Options{})
 	vus := 1
 	dur := 1500 * time.Millisecond
 	plan, err := scenario.Quick(scenario.QuickRequest{URL: tb.URL() + "/delay?ms=10", Method: "GET"},

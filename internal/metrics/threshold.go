@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/surgeload/surge/internal/suggest"
 )
 
 // A Threshold is a pass/fail criterion on the run's totals, written as
@@ -102,7 +104,7 @@ func ParseThreshold(expr string) (Threshold, error) {
 	case metric == "error_rate" || metric == "checks":
 		t.Metric, t.Unit = metric, Percent
 	default:
-		return fail(lhsStart, "unknown metric %q%s (want p50, p90, p95, p99, p999, p(Q), mean, min, max, errors, error_rate, rps, requests, dropped or checks)", lhs, suggest(metric))
+		return fail(lhsStart, "unknown metric %q%s (want p50, p90, p95, p99, p999, p(Q), mean, min, max, errors, error_rate, rps, requests, dropped or checks)", lhs, didYouMean(metric))
 	}
 
 	op := expr[opAt:]
@@ -158,37 +160,13 @@ func ParseThreshold(expr string) (Threshold, error) {
 	return t, nil
 }
 
-func suggest(metric string) string {
-	best, bestD := "", 3
-	for _, m := range []string{"p50", "p90", "p95", "p99", "p999", "mean", "min", "max", "errors", "error_rate", "rps", "requests", "dropped", "checks"} {
-		if d := editDistance(metric, m); d < bestD {
-			best, bestD = m, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf("; did you mean %q?", best)
-}
+var metricNames = []string{"p50", "p90", "p95", "p99", "p999", "mean", "min", "max", "errors", "error_rate", "rps", "requests", "dropped", "checks"}
 
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+func didYouMean(metric string) string {
+	if m := suggest.Closest(metric, metricNames); m != "" {
+		return fmt.Sprintf("; did you mean %q?", m)
 	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return ""
 }
 
 // Measure returns the threshold's metric over the run total, in the

@@ -14,6 +14,7 @@ import (
 	"github.com/surgeload/surge/internal/server"
 	"github.com/surgeload/surge/internal/store"
 	"github.com/surgeload/surge/internal/testbed"
+	"github.com/surgeload/surge/internal/testutil"
 )
 
 func TestAuth(t *testing.T) {
@@ -163,7 +164,7 @@ func TestStartRejectsBadInput(t *testing.T) {
 // One run through the whole API: start against the testbed, watch it live,
 // change its rate, see /metrics, refuse a second run, stop it, read it back.
 func TestRunLifecycle(t *testing.T) {
-	tb := startTarget(t, testbed.Options{})
+	tb := testutil.StartTarget(t, testbed.Options{})
 	e := startServer(t, server.Options{})
 	var created struct{ ID string }
 	e.json("POST", "/api/v1/runs", map[string]any{
@@ -278,7 +279,7 @@ func TestRunLifecycle(t *testing.T) {
 
 // A closed-model run that runs its course ends "finished", with exact totals.
 func TestRunFinishes(t *testing.T) {
-	tb := startTarget(t, testbed.Options{})
+	tb := testutil.StartTarget(t, testbed.Options{})
 	e := startServer(t, server.Options{})
 	var created struct{ ID string }
 	e.json("POST", "/api/v1/runs", map[string]any{"url": tb.URL() + "/api/items", "vus": 2, "requests": 30}, http.StatusCreated, &created)
@@ -374,7 +375,7 @@ func TestUIIsServed(t *testing.T) {
 // A scenario file's text starts a run too; load fields override the file's,
 // and the file may read data only from the scenarios folder.
 func TestStartFromScenario(t *testing.T) {
-	tb := startTarget(t, testbed.Options{})
+	tb := testutil.StartTarget(t, testbed.Options{})
 	dir := t.TempDir()
 	writeFile(t, dir+"/users.csv", "name\nada\nbob\n")
 	e := startServer(t, server.Options{ScenarioDir: dir})

@@ -26,6 +26,7 @@ import (
 	"github.com/surgeload/surge/internal/server"
 	"github.com/surgeload/surge/internal/store"
 	"github.com/surgeload/surge/internal/testbed"
+	"github.com/surgeload/surge/internal/testutil"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -203,7 +204,7 @@ func seedRun(t *testing.T, e *env, id, name string, scale float64, n int) {
 // The whole dashboard, as a user goes through it.
 func TestBrowserDashboard(t *testing.T) {
 	b := newBrowser(t)
-	tb := startTarget(t, testbed.Options{Latency: 2 * time.Millisecond, Jitter: 8 * time.Millisecond, ErrorRate: 0.03})
+	tb := testutil.StartTarget(t, testbed.Options{Latency: 2 * time.Millisecond, Jitter: 8 * time.Millisecond, ErrorRate: 0.03})
 	scenarios := t.TempDir()
 	writeFile(t, filepath.Join(scenarios, "items.yaml"), "name: items smoke\ntarget: "+tb.URL()+"\n"+
 		"load: {model: open, rate: 40, duration: 4s}\n"+

@@ -16,7 +16,6 @@ import (
 	"github.com/surgeload/surge/internal/report"
 	"github.com/surgeload/surge/internal/server"
 	"github.com/surgeload/surge/internal/store"
-	"github.com/surgeload/surge/internal/testbed"
 )
 
 const testSecret = "test-secret-0123456789"
@@ -52,16 +51,6 @@ func startServer(t testing.TB, o server.Options) *env {
 		st.Close()
 	})
 	return e
-}
-
-func startTarget(t testing.TB, o testbed.Options) *testbed.Server {
-	t.Helper()
-	tb, err := testbed.Start("127.0.0.1:0", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tb.Close() })
-	return tb
 }
 
 // do sends a request with the bearer secret (unless auth is "none") and

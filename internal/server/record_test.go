@@ -11,12 +11,13 @@ import (
 	"github.com/surgeload/surge/internal/scenario"
 	"github.com/surgeload/surge/internal/server"
 	"github.com/surgeload/surge/internal/testbed"
+	"github.com/surgeload/surge/internal/testutil"
 )
 
 // A run made elsewhere is recorded live through a Recorder sink: the
 // server has it running while it runs, and finished with exact totals after.
 func TestRecordedRun(t *testing.T) {
-	tb := startTarget(t, testbed.Options{})
+	tb := testutil.StartTarget(t, testbed.Options{})
 	e := startServer(t, server.Options{})
 	rate, d := 30.0, 2500*time.Millisecond
 	plan, err := scenario.Quick(scenario.QuickRequest{URL: tb.URL() + "/api/items", Method: "GET"}, scenario.Overrides{Rate: &rate, Duration: &d})

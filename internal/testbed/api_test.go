@@ -9,17 +9,8 @@ import (
 	"testing"
 
 	"github.com/surgeload/surge/internal/testbed"
+	"github.com/surgeload/surge/internal/testutil"
 )
-
-func startAPI(t *testing.T) *testbed.Server {
-	t.Helper()
-	tb, err := testbed.Start("127.0.0.1:0", testbed.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = tb.Close() })
-	return tb
-}
 
 func call(t *testing.T, c *http.Client, method, u, ctype, body string, hdr map[string]string) (int, map[string]any, http.Header) {
 	t.Helper()
@@ -44,7 +35,7 @@ func call(t *testing.T, c *http.Client, method, u, ctype, body string, hdr map[s
 }
 
 func TestLoginAndProtectedEndpoints(t *testing.T) {
-	tb := startAPI(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	c := &http.Client{}
 	if st, _, h := call(t, c, "GET", tb.URL()+"/todos", "", "", nil); st != 401 || h.Get("WWW-Authenticate") == "" {
 		t.Fatalf("/todos without a token: %d, want 401 with WWW-Authenticate", st)
@@ -80,7 +71,7 @@ func TestLoginAndProtectedEndpoints(t *testing.T) {
 }
 
 func TestSalesRunOutOfStock(t *testing.T) {
-	tb := startAPI(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	c := &http.Client{}
 	tb.SetStock("donut", 2)
 	for i := range 2 {

@@ -7,6 +7,7 @@ import (
 	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/scenario"
 	"github.com/surgeload/surge/internal/testbed"
+	"github.com/surgeload/surge/internal/testutil"
 )
 
 // loadExample loads examples/NAME against the testbed, as
@@ -36,7 +37,7 @@ func loadExample(t *testing.T, name string, tb *testbed.Server, o scenario.Overr
 }
 
 func TestExampleLoginThenBrowse(t *testing.T) {
-	tb := startTestbed(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	n := int64(50)
 	r := run(t, loadExample(t, "login-then-browse.yaml", tb, scenario.Overrides{Iterations: &n}))
 	if r.err != nil {
@@ -58,7 +59,7 @@ func TestExampleLoginThenBrowse(t *testing.T) {
 }
 
 func TestExampleShopStockRunsOut(t *testing.T) {
-	tb := startTestbed(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	tb.SetStock("donut", 6)
 	n, rate := int64(150), 1000.0
 	r := run(t, loadExample(t, "shop.yaml", tb, scenario.Overrides{Iterations: &n, Rate: &rate}))
@@ -84,7 +85,7 @@ func TestExampleShopStockRunsOut(t *testing.T) {
 }
 
 func TestExampleCSVUsers(t *testing.T) {
-	tb := startTestbed(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	n := int64(40)
 	r := run(t, loadExample(t, "csv-users.yaml", tb, scenario.Overrides{Iterations: &n}))
 	if r.err != nil {

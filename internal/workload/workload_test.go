@@ -16,22 +16,13 @@ import (
 	surgehttp "github.com/surgeload/surge/internal/protocol/http"
 	"github.com/surgeload/surge/internal/scenario"
 	"github.com/surgeload/surge/internal/testbed"
+	"github.com/surgeload/surge/internal/testutil"
 	"github.com/surgeload/surge/internal/workload"
 )
 
 // runTimeout bounds every run in these tests; the runs themselves are
 // bounded by an iteration budget and take well under a second.
 const runTimeout = 20 * time.Second
-
-func startTestbed(t *testing.T) *testbed.Server {
-	t.Helper()
-	tb, err := testbed.Start("127.0.0.1:0", testbed.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = tb.Close() })
-	return tb
-}
 
 // load parses a scenario whose target is url, with PASSWORD set to the
 // testbed's password.
@@ -132,7 +123,7 @@ func users(n int) string {
 }
 
 func TestLoginFlowEndToEnd(t *testing.T) {
-	tb := startTestbed(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	p := load(t, tb.URL(), `
 target: TARGET
 load: {vus: 4, iterations: 40}
@@ -191,7 +182,7 @@ flows:
 }
 
 func TestFailedExtractionLeavesVariableMissing(t *testing.T) {
-	tb := startTestbed(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	p := load(t, tb.URL(), `
 target: TARGET
 load: {vus: 1, iterations: 10}
@@ -225,7 +216,7 @@ flows:
 }
 
 func TestChecksDecideErrors(t *testing.T) {
-	tb := startTestbed(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	p := load(t, tb.URL(), `
 target: TARGET
 load: {vus: 1, iterations: 5}
@@ -282,7 +273,7 @@ flows:
 }
 
 func TestWeightsAreHonoured(t *testing.T) {
-	tb := startTestbed(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	const n = 1200
 	p := load(t, tb.URL(), fmt.Sprintf(`
 target: TARGET
@@ -310,7 +301,7 @@ flows:
 }
 
 func TestUniqueRowsAreNeverReused(t *testing.T) {
-	tb := startTestbed(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	p := load(t, tb.URL(), `
 target: TARGET
 load: {vus: 5, iterations: 200}
@@ -344,7 +335,7 @@ flows:
 }
 
 func TestUniqueRowsRecycle(t *testing.T) {
-	tb := startTestbed(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	p := load(t, tb.URL(), `
 target: TARGET
 load: {vus: 3, iterations: 25}
@@ -369,7 +360,7 @@ flows:
 }
 
 func TestPerVURowsAndVariablesSurviveIterations(t *testing.T) {
-	tb := startTestbed(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	// Three users for five VUs: two VUs find no row and stop; the others
 	// log in once and keep their token for every iteration.
 	p := load(t, tb.URL(), `
@@ -408,7 +399,7 @@ flows:
 }
 
 func TestFlowVariablesCarryOver(t *testing.T) {
-	tb := startTestbed(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	// The token starts as "none" and is replaced by each iteration's login,
 	// so /me fails only in the VU's first iteration.
 	p := load(t, tb.URL(), `
@@ -432,7 +423,7 @@ flows:
 }
 
 func TestSessionCookie(t *testing.T) {
-	tb := startTestbed(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	p := load(t, tb.URL(), `
 target: TARGET
 load: {vus: 2, iterations: 6}
@@ -454,7 +445,7 @@ flows:
 }
 
 func TestSetupRetriesUntilItSucceeds(t *testing.T) {
-	tb := startTestbed(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	tb.SetStock("bagel", 0)
 	// Setup buys a bagel, which is sold out: the VU never gets past its
 	// first setup step, and its flow never runs.
@@ -483,7 +474,7 @@ flows:
 }
 
 func TestOpenModelWithSetup(t *testing.T) {
-	tb := startTestbed(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	p := load(t, tb.URL(), `
 target: TARGET
 load: {model: open, rate: 400, iterations: 60}
@@ -612,7 +603,7 @@ flows:
 }
 
 func TestEndpointsGroupByPathTemplate(t *testing.T) {
-	tb := startTestbed(t)
+	tb := testutil.StartTarget(t, testbed.Options{})
 	p := load(t, tb.URL(), `
 target: TARGET
 load: {vus: 1, iterations: 10}
