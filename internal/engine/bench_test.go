@@ -26,7 +26,7 @@ func (noopVU) Iterate(context.Context, engine.Iteration) error { return nil }
 // (lag-p50/p99/p999/max, in µs) and the CPU per iteration. ns/op is just
 // 1/rate; read the custom metrics. To measure on one core:
 //
-//	taskset -c 0 go test ./internal/engine -run XXX -bench OpenPacing -cpu 1 -benchtime 1000000x
+//	taskset -c 0 go test ./internal/engine -run XXX -bench OpenPacing -cpu 1 -benchtime 2s
 func BenchmarkOpenPacing(b *testing.B) {
 	for _, rate := range []float64{5_000, 100_000, 200_000} {
 		b.Run(fmt.Sprintf("rate=%.0f", rate), func(b *testing.B) {
@@ -60,6 +60,7 @@ func BenchmarkOpenPacing(b *testing.B) {
 			b.ReportMetric(float64(s.Lag.Max())/1e3, "lag-max-µs")
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/iter")
 			b.ReportMetric(float64(s.Dropped), "dropped")
+			b.ReportMetric(float64(s.MaxVUs), "max-vus")
 		})
 	}
 }

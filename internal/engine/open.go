@@ -26,6 +26,17 @@ const preciseWait = 2 * time.Millisecond
 // tens of µs of CPU on a virtual machine).
 const minWakeGap = 250 * time.Microsecond
 
+// behindAfter is how late an iteration may be before the scheduler
+// suspects that it, not the target, keeps the VUs busy, and yieldFor is
+// how long it then waits for one to come free before starting another.
+// When waiting does not free one, the scheduler starts VUs without
+// waiting for yieldBackoff.
+const (
+	behindAfter  = time.Millisecond
+	yieldFor     = 50 * time.Microsecond
+	yieldBackoff = time.Millisecond
+)
+
 // runOpen schedules iterations at the profile's rate. The scheduler sleeps
 // until the next due time and hands the due time to an idle VU; when no VU is
 // idle it starts one (up to MaxVUs), and when none may be started the due
@@ -96,7 +107,12 @@ func (e *Engine) runOpen(user, soft context.Context, stop context.CancelFunc, ha
 	timer.Stop()
 	precise := newSleeper()
 	defer precise.close()
-	var woke time.Time // when the last precise sleep ended
+	// A VU is needed if none is idle beyond those the queue already claims.
+	needVU := func() bool {
+		return idle.Load() <= int64(len(queue)) && spawned < e.cfg.MaxVUs && !poolClosed.Load()
+	}
+	var woke time.Time    // when the last precise sleep ended
+	var noYield time.Time // no waiting for a free VU before this
 	var sent int64
 schedule:
 	for e.cfg.Iterations == 0 || sent < e.cfg.Iterations {
@@ -106,9 +122,11 @@ schedule:
 		}
 		due := start.Add(off)
 		if d := time.Until(due); d > preciseWait {
-			woke = time.Time{} // a long wait: no batching after it
 			// A long wait: sleep on a timer that a stop or an adjustment
-			// can interrupt, until shortly before the due time.
+			// can interrupt, until shortly before the due time. No
+			// batching after it (see below): this is the first wake-up in
+			// a while.
+			woke = time.Time{}
 			timer.Reset(d - preciseWait)
 			select {
 			case <-timer.C:
@@ -138,8 +156,21 @@ schedule:
 			// start a VU, and a connection, of its own.
 			runtime.Gosched()
 		}
-		// A VU is needed if none is idle beyond those the queue already claims.
-		if idle.Load() <= int64(len(queue)) && spawned < e.cfg.MaxVUs && !poolClosed.Load() {
+		if needVU() && spawned > 0 && time.Since(due) > behindAfter && time.Now().After(noYield) {
+			// Behind schedule and no VU free: perhaps the target is slow,
+			// perhaps this loop has kept the VUs from running (with one core
+			// they finish only when it waits, and their responses are seen
+			// only when nothing else can run). Wait a moment so they can;
+			// otherwise every late iteration would start a VU and a
+			// connection, which costs more time, and the pool would spiral
+			// up to MaxVUs. If none came free, the target is slow: start VUs
+			// without waiting for a while.
+			precise.sleepUntil(time.Now().Add(yieldFor))
+			if needVU() {
+				noYield = time.Now().Add(yieldBackoff)
+			}
+		}
+		if needVU() {
 			spawn()
 		}
 		select {

@@ -7,7 +7,9 @@ import (
 	"net"
 	nethttp "net/http"
 	"net/url"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -189,5 +191,17 @@ func serveCanned(ln net.Listener, resp string) {
 				}
 			}
 		}()
+	}
+}
+
+// BenchmarkMessage is describing a transport error for grouping, once per
+// failed request.
+func BenchmarkMessage(b *testing.B) {
+	err := error(&net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)})
+	b.ReportAllocs()
+	for b.Loop() {
+		if Message(err) != "read: connection reset by peer" {
+			b.Fatal(Message(err))
+		}
 	}
 }

@@ -66,6 +66,9 @@ type Options struct {
 	ForceNetHTTP bool
 }
 
+// maxDials bounds the lean client's connection attempts under way at once.
+const maxDials = 1024
+
 // DefaultIdleConns is the idle-connection pool size per host when unset.
 const DefaultIdleConns = 1024
 
@@ -78,8 +81,10 @@ type Client struct {
 	lean      bool // plain http:// requests use the lean client
 	keepAlive bool
 
-	mu    sync.Mutex
-	conns map[*h1Conn]struct{} // the lean client's open connections, for Close
+	dials    chan struct{}                // a token per dial under way; buffered maxDials
+	mu       sync.Mutex                   // guards open and watchers
+	open     *h1Conn                      // the lean client's open connections, for Close
+	watchers map[context.Context]*watcher // contexts whose cancellation aborts sessions
 }
 
 // NewClient returns a Client.
@@ -106,6 +111,7 @@ func NewClient(o Options) *Client {
 	return &Client{
 		transport: t, dialer: *dialer,
 		lean:      !o.ForceNetHTTP && o.MaxConnsPerHost == 0,
+		dials:     make(chan struct{}, maxDials),
 		keepAlive: !o.DisableKeepAlive,
 	}
 }
@@ -121,36 +127,45 @@ func (c *Client) Close() {
 // plain http:// targets, its own keep-alive connections.
 type Session struct {
 	c   *Client
-	jar *jar
+	jar jar
 	h1  h1Session
 }
 
 // NewSession returns a session with an empty cookie jar.
 func (c *Client) NewSession() *Session {
-	j, _ := cookiejar.New(nil) // cannot fail without options
-	return &Session{c: c, jar: &jar{Jar: j}}
+	return &Session{c: c}
 }
 
 // Jar returns the session's cookie jar.
-func (s *Session) Jar() nethttp.CookieJar { return s.jar }
+func (s *Session) Jar() nethttp.CookieJar { return &s.jar }
 
-// jar is a cookie jar that knows whether it was ever given a cookie, so a
-// session that never got one skips the lookup per request.
+// jar is a cookie jar made on its first cookie, so that a session that
+// never gets one costs no jar and no lookup per request.
 type jar struct {
-	*cookiejar.Jar
+	j    atomic.Pointer[cookiejar.Jar]
 	used atomic.Bool
+	mu   sync.Mutex // serialises making j
 }
 
 func (j *jar) SetCookies(u *url.URL, cookies []*nethttp.Cookie) {
+	jj := j.j.Load()
+	if jj == nil {
+		j.mu.Lock()
+		if jj = j.j.Load(); jj == nil {
+			jj, _ = cookiejar.New(nil) // cannot fail without options
+			j.j.Store(jj)
+		}
+		j.mu.Unlock()
+	}
+	jj.SetCookies(u, cookies)
 	j.used.Store(true)
-	j.Jar.SetCookies(u, cookies)
 }
 
 func (j *jar) Cookies(u *url.URL) []*nethttp.Cookie {
 	if !j.used.Load() {
 		return nil
 	}
-	return j.Jar.Cookies(u)
+	return j.j.Load().Cookies(u)
 }
 
 // Do sends r and fills res. It always counts as one request sent: whatever
@@ -194,8 +209,8 @@ func (s *Session) doStd(ctx context.Context, r *Request, res *Response) {
 		}
 		req.Header[k] = v
 	}
-	if req.Header.Get("User-Agent") == "" {
-		req.Header.Set("User-Agent", UserAgent)
+	if _, ok := req.Header["User-Agent"]; !ok {
+		req.Header.Set("User-Agent", UserAgent) // (an empty one means none, in both clients)
 	}
 	for _, c := range s.jar.Cookies(r.URL) {
 		req.AddCookie(c)
@@ -307,11 +322,14 @@ func Classify(ctx context.Context, err error) metrics.Class {
 // Message describes err without the addresses and ports that make every
 // occurrence unique ("read: connection reset by peer"), so errors group.
 func Message(err error) string {
-	var op *net.OpError
-	if errors.As(err, &op) {
+	// The socket's errors are found by unwrapping by hand: errors.As would
+	// allocate, and a failing target makes this run for every request.
+	if op, ok := find[*net.OpError](err); ok {
 		inner := op.Err
-		var sys *os.SyscallError
-		if errors.As(inner, &sys) {
+		if sys, ok := find[*os.SyscallError](inner); ok {
+			if errno, ok := sys.Err.(syscall.Errno); ok {
+				return syscallMessage(sys.Syscall, errno)
+			}
 			return sys.Syscall + ": " + sys.Err.Error()
 		}
 		return op.Op + ": " + inner.Error()
@@ -328,4 +346,38 @@ func Message(err error) string {
 		msg = msg[:200]
 	}
 	return msg
+}
+
+// find returns the first error of type T in err's tree: by hand along
+// single wraps, which covers the clients' errors without allocating, then
+// with errors.As.
+func find[T error](err error) (T, bool) {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if t, ok := e.(T); ok {
+			return t, true
+		}
+	}
+	var t T
+	ok := errors.As(err, &t)
+	return t, ok
+}
+
+// syscallMessages caches "read: connection reset by peer" and the like, so
+// that a target failing every request costs no allocation per message.
+// System call names and errno values are few, so it stays small.
+var syscallMessages sync.Map // syscallKey -> string
+
+type syscallKey struct {
+	call  string
+	errno syscall.Errno
+}
+
+func syscallMessage(call string, errno syscall.Errno) string {
+	k := syscallKey{call, errno}
+	if m, ok := syscallMessages.Load(k); ok {
+		return m.(string)
+	}
+	m := call + ": " + errno.Error()
+	syscallMessages.Store(k, m)
+	return m
 }

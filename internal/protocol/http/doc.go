@@ -2,12 +2,27 @@
 // response body (counting it, keeping at most what a check or extraction
 // needs), and classifies the outcome into a metrics.Class.
 //
-// A Client is shared by all VUs of a run and keeps connections alive; each VU
-// opens a Session, which holds the VU's cookie jar. The default Client is
-// built on net/http (HTTP/1.1 and HTTP/2, TLS). A misbehaving target — a
-// reset, a stall, a garbled or huge response — yields a classified Response,
-// never a panic or a Go error.
+// A Client is shared by all VUs of a run; each VU opens a Session, which
+// holds the VU's cookie jar:
 //
-// Client and Session are safe for concurrent use; a Response is reused by
-// one VU.
+//	c := http.NewClient(http.Options{})
+//	defer c.Close()
+//	s := c.NewSession()
+//	s.Do(ctx, &http.Request{Method: "GET", URL: u, Timeout: 10 * time.Second}, &res)
+//
+// Two implementations sit behind Session.Do. Plain http:// requests go
+// through a lean HTTP/1.1 client (h1.go): each Session owns its keep-alive
+// connections, so there is no pool, no lock and no goroutine per connection
+// on the request path, requests are framed into a reused buffer, responses
+// are parsed in place, and bytes are counted exactly as they cross the
+// socket. https:// requests (and every request when Options.ForceNetHTTP is
+// set) go through net/http, for TLS and HTTP/2. Both yield the same Class
+// and error message for the same event; a conformance test holds them to it.
+//
+// A misbehaving target (a reset, a stall, a garbled or huge response)
+// yields a classified Response, never a panic or a Go error.
+//
+// A Client is safe for concurrent use. A Session belongs to one VU: call
+// its Do from one goroutine at a time. A Response is reused by its VU; its
+// Header and Body stay valid until its next use.
 package http

@@ -62,16 +62,18 @@ var (
 )
 
 // h1Session is a session's lean-client state. Only the VU's goroutine
-// touches it, except abort, which may run on any goroutine.
+// touches it, except the cancellation hook that watch registers, which
+// takes mu to reach the connections.
 type h1Session struct {
 	mu    sync.Mutex // guards conns against abort
 	conns []*h1Conn  // most recently used last
 	wbuf  []byte     // the request being framed
 	vals  []string   // backing for Response.Header values
 	keys  []string   // the keys of Response.Header, in order
-	// watched is the context whose cancellation aborts the connections.
-	watched context.Context
-	unwatch func() bool
+	// watched is the context whose cancellation aborts the connections;
+	// the session is on that context's watcher list (see watch).
+	watched      context.Context
+	prevW, nextW *Session
 }
 
 // useH1 reports whether r goes through the lean client.
@@ -89,7 +91,7 @@ func (s *Session) doH1(ctx context.Context, r *Request, res *Response) {
 	if d, ok := ctx.Deadline(); ok && (dl.IsZero() || d.Before(dl)) {
 		dl = d
 	}
-	if ctx.Done() != nil && ctx != h.watched {
+	if ctx != h.watched {
 		s.watch(ctx)
 	}
 	if err := ctx.Err(); err != nil {
@@ -121,7 +123,7 @@ func (s *Session) doH1(ctx context.Context, r *Request, res *Response) {
 		s.closeConn(c)
 		if retry && attempt == 0 && ctx.Err() == nil {
 			// The server closed an idle keep-alive connection before it saw
-			// the request (as net/http, retry once on a new connection).
+			// the request: retry once on a new connection, as net/http does.
 			*res = Response{Body: res.Body[:0], Header: hdr}
 			continue
 		}
@@ -138,24 +140,87 @@ func isDeadline(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// watch arranges for ctx's cancellation to abort the session's connections.
+// watch makes ctx the context whose cancellation aborts the session's
+// connections. Sessions watching the same context share one
+// context.AfterFunc (the engine gives every VU the same one): a hook per
+// session would cost 10,000 entries in the context's children map and
+// ~0.8 KiB per VU.
 func (s *Session) watch(ctx context.Context) {
 	h := &s.h1
-	if h.unwatch != nil && !h.unwatch() {
-		// The previous context was cancelled and broke the connections
-		// (their deadlines are in the past): start afresh.
+	if old := h.watched; old != nil && old.Err() != nil {
+		// The previous context was cancelled, and its hook may have broken
+		// the connections (their deadlines are in the past): start afresh.
 		for len(h.conns) > 0 {
 			s.closeConn(h.conns[len(h.conns)-1])
 		}
 	}
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h.watched != nil {
+		c.unwatchLocked(s)
+	}
 	h.watched = ctx
-	h.unwatch = context.AfterFunc(ctx, func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		for _, c := range h.conns {
-			_ = c.nc.SetDeadline(aLongTimeAgo)
+	if ctx.Done() == nil {
+		return // never cancelled
+	}
+	w := c.watchers[ctx]
+	if w == nil {
+		w = &watcher{}
+		if c.watchers == nil {
+			c.watchers = make(map[context.Context]*watcher)
 		}
-	})
+		c.watchers[ctx] = w
+		w.stop = context.AfterFunc(ctx, func() { c.abort(w) })
+	}
+	h.prevW, h.nextW = nil, w.first
+	if w.first != nil {
+		w.first.h1.prevW = s
+	}
+	w.first = s
+}
+
+// watcher is the hook on one context and the sessions that watch it.
+type watcher struct {
+	stop  func() bool
+	first *Session
+}
+
+// unwatchLocked takes s off its context's list; the last one off removes
+// the hook. c.mu is held.
+func (c *Client) unwatchLocked(s *Session) {
+	h := &s.h1
+	w := c.watchers[h.watched]
+	if w == nil {
+		return
+	}
+	if h.prevW != nil {
+		h.prevW.h1.nextW = h.nextW
+	} else {
+		w.first = h.nextW
+	}
+	if h.nextW != nil {
+		h.nextW.h1.prevW = h.prevW
+	}
+	h.prevW, h.nextW = nil, nil
+	if w.first == nil {
+		w.stop()
+		delete(c.watchers, h.watched)
+	}
+}
+
+// abort pulls the deadlines of every connection of w's sessions into the
+// past, which ends their requests under way.
+func (c *Client) abort(w *watcher) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for s := w.first; s != nil; s = s.h1.nextW {
+		s.h1.mu.Lock()
+		for _, conn := range s.h1.conns {
+			_ = conn.nc.SetDeadline(aLongTimeAgo)
+		}
+		s.h1.mu.Unlock()
+	}
 }
 
 // conn returns the session's connection to u's host, dialling one if needed.
@@ -183,14 +248,10 @@ func (s *Session) conn(ctx context.Context, u *url.URL, dl time.Time) (*h1Conn, 
 	}
 	c := newH1Conn(nc, u.Host)
 	s.c.track(c, true)
-	h.mu.Lock()
 	if len(h.conns) >= h1MaxHosts {
-		old := h.conns[0]
-		h.conns = append(h.conns[:0], h.conns[1:]...)
-		h.mu.Unlock()
-		s.closeConn(old)
-		h.mu.Lock()
+		s.closeConn(h.conns[0]) // the least recently used
 	}
+	h.mu.Lock()
 	h.conns = append(h.conns, c)
 	h.mu.Unlock()
 	if ctx.Err() != nil {
@@ -200,17 +261,30 @@ func (s *Session) conn(ctx context.Context, u *url.URL, dl time.Time) (*h1Conn, 
 	return c, nil
 }
 
-// dial connects to addr. It dials on a goroutine of its own because dialling
-// runs deep (resolver, socket setup) and would grow the VU's goroutine
-// stack for good: a stack shrinks only at a GC, and only to the depth at
-// which the VU waits, so 10,000 VUs would keep 8 KiB stacks instead of 4.
+// dial connects to addr on a goroutine of its own: dialling runs deep
+// (resolver, happy eyeballs, socket setup) and would grow the VU's goroutine
+// stack from 4 to 8 KiB for good (a stack shrinks only at a GC, and only to
+// the depth at which the VU waits), 40 MB more for 10,000 VUs. At most
+// maxDials dials run at once, which bounds those 8 KiB stacks when every VU
+// connects at the same moment, and keeps the SYNs under the target's
+// listen backlog. (Dialer.DialTCP is shallow but binds the socket before
+// connecting, which runs out of ports when many connections are in
+// TIME_WAIT.)
 func (c *Client) dial(ctx context.Context, addr string, dl time.Time) (net.Conn, error) {
+	select {
+	case c.dials <- struct{}{}:
+	default:
+		if err := c.waitDial(ctx, dl); err != nil {
+			return nil, err
+		}
+	}
 	type result struct {
 		nc  net.Conn
 		err error
 	}
 	done := make(chan result, 1) // the dialler never blocks on it
 	go func() {
+		defer func() { <-c.dials }()
 		d := c.dialer
 		if !dl.IsZero() {
 			d.Deadline = dl
@@ -220,6 +294,24 @@ func (c *Client) dial(ctx context.Context, addr string, dl time.Time) (net.Conn,
 	}()
 	r := <-done
 	return r.nc, r.err
+}
+
+// waitDial waits for a free dial slot, until ctx ends or dl passes.
+func (c *Client) waitDial(ctx context.Context, dl time.Time) error {
+	var expired <-chan time.Time
+	if !dl.IsZero() {
+		t := time.NewTimer(time.Until(dl))
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case c.dials <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-expired:
+		return context.DeadlineExceeded
+	}
 }
 
 func (s *Session) closeConn(c *h1Conn) {
@@ -236,28 +328,37 @@ func (s *Session) closeConn(c *h1Conn) {
 	_ = c.close()
 }
 
-// track adds or removes c from the client's open connections, which Close
-// closes.
+// track adds conn to the client's open connections, or removes it: Close
+// closes them all. The list is intrusive, so 10,000 connections cost no
+// map.
 func (c *Client) track(conn *h1Conn, open bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if open {
-		if c.conns == nil {
-			c.conns = make(map[*h1Conn]struct{})
+		conn.prevC, conn.nextC = nil, c.open
+		if c.open != nil {
+			c.open.prevC = conn
 		}
-		c.conns[conn] = struct{}{}
-	} else {
-		delete(c.conns, conn)
+		c.open = conn
+		return
 	}
+	if conn.prevC != nil {
+		conn.prevC.nextC = conn.nextC
+	} else if c.open == conn {
+		c.open = conn.nextC
+	}
+	if conn.nextC != nil {
+		conn.nextC.prevC = conn.prevC
+	}
+	conn.prevC, conn.nextC = nil, nil
 }
 
 func (c *Client) closeH1() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for conn := range c.conns {
+	for conn := c.open; conn != nil; conn = conn.nextC {
 		_ = conn.nc.Close()
 	}
-	clear(c.conns)
 }
 
 // exchange sends wire on c and reads the response into res. retry reports
@@ -270,7 +371,10 @@ func (s *Session) exchange(c *h1Conn, r *Request, wire []byte, dl time.Time, res
 	n, err := c.send(wire)
 	res.BytesSent = int64(n)
 	if err != nil {
-		return c.reused && !isDeadline(err), wrapDeadline(err)
+		// A write failing on a reused connection means the server had
+		// closed it; a request that did not go out at all, or may go out
+		// twice, is sent again.
+		return c.reused && !isDeadline(err) && (n == 0 || idempotent(r)), wrapDeadline(err)
 	}
 	err = s.readResponse(c, r, res)
 	if err != nil && c.reused && res.BytesReceived == 0 && c.r == c.w && idempotent(r) &&
@@ -313,6 +417,9 @@ func (s *Session) frame(r *Request) ([]byte, error) {
 	b = appendRequestURI(b, r.URL)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	if hv, ok := r.Header["Host"]; ok && len(hv) > 0 && hv[0] != "" {
+		if !validValue(hv[0]) {
+			return nil, fmt.Errorf("invalid Host header %q", hv[0])
+		}
 		b = append(b, hv[0]...)
 	} else {
 		b = append(b, r.URL.Host...)

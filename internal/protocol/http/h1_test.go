@@ -81,6 +81,7 @@ func TestConformanceTestbed(t *testing.T) {
 		{name: "ok", url: "/hello", keep: 100, wantClass: metrics.OK, wantCode: 200, wantSize: 25, wantBody: "hello from surge testbed\n"},
 		{name: "keep prefix", url: "/hello", keep: 5, wantClass: metrics.OK, wantCode: 200, wantSize: 25, wantBody: "hello"},
 		{name: "post body", method: "POST", url: "/hello", body: strings.Repeat("x", 10000), wantClass: metrics.OK, wantCode: 200, wantSize: 25},
+		{name: "huge post body", method: "POST", url: "/hello", body: strings.Repeat("y", 16<<20), timeout: 20 * time.Second, wantClass: metrics.OK, wantCode: 200, wantSize: 25},
 		{name: "head", method: "HEAD", url: "/hello", wantClass: metrics.OK, wantCode: 200, wantSize: 0},
 		{name: "404", url: "/nope", wantClass: metrics.Status4xx, wantCode: 404, wantSize: -1},
 		{name: "503", url: "/status/503", wantClass: metrics.Status5xx, wantCode: 503, wantSize: 0},
@@ -125,6 +126,9 @@ func TestConformanceTestbed(t *testing.T) {
 				}
 				if res.Class == metrics.OK && (res.BytesSent == 0 || res.BytesReceived == 0) {
 					t.Errorf("bytes sent %d, received %d: want both counted", res.BytesSent, res.BytesReceived)
+				}
+				if res.Class == metrics.OK && res.BytesSent < int64(len(tt.body)) {
+					t.Errorf("bytes sent %d, less than the %d-byte body", res.BytesSent, len(tt.body))
 				}
 				if res.Class == metrics.ConnRefused && res.BytesSent != 0 {
 					t.Errorf("refused, yet %d bytes sent", res.BytesSent)
@@ -686,4 +690,67 @@ func Example_session() {
 	c.NewSession().Do(context.Background(), &surgehttp.Request{URL: u, KeepBody: 64}, &res)
 	fmt.Println(res.Status, res.Class, res.BodySize)
 	// Output: 200 ok 25
+}
+
+// TestLeanCancelWhileIdle: a context cancelled between requests leaves the
+// session's connection usable for requests under a new context.
+func TestLeanCancelWhileIdle(t *testing.T) {
+	tb := startTestbed(t)
+	c := surgehttp.NewClient(surgehttp.Options{})
+	defer c.Close()
+	sess := c.NewSession()
+	req := &surgehttp.Request{URL: mustURL(t, tb.URL()+"/hello"), Timeout: 5 * time.Second}
+	var res surgehttp.Response
+	ctx, cancel := context.WithCancel(context.Background())
+	sess.Do(ctx, req, &res)
+	if res.Class != metrics.OK {
+		t.Fatalf("first request: class %v err %v", res.Class, res.Err)
+	}
+	cancel()
+	sess.Do(ctx, req, &res)
+	if res.Class != metrics.Other || !errors.Is(res.Err, context.Canceled) || res.BytesSent != 0 {
+		t.Errorf("under a cancelled context: class %v err %v sent %d", res.Class, res.Err, res.BytesSent)
+	}
+	sess.Do(context.Background(), req, &res)
+	if res.Class != metrics.OK {
+		t.Errorf("under a new context: class %v err %v", res.Class, res.Err)
+	}
+	if got := tb.CountPath("/hello"); got != 2 {
+		t.Errorf("target saw %d requests, want 2", got)
+	}
+}
+
+// TestLeanAbortManySessions: one cancellation ends the requests of every
+// session under that context.
+func TestLeanAbortManySessions(t *testing.T) {
+	tb := startTestbed(t)
+	c := surgehttp.NewClient(surgehttp.Options{})
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	const n = 20
+	var wg sync.WaitGroup
+	var canceled atomic.Int64
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var res surgehttp.Response
+			c.NewSession().Do(ctx, &surgehttp.Request{URL: mustURL(t, tb.URL()+"/hang"), Timeout: 30 * time.Second}, &res)
+			if errors.Is(res.Err, context.Canceled) {
+				canceled.Add(1)
+			}
+		}()
+	}
+	waitFor(t, func() bool { return tb.CountPath("/hang") == n })
+	cancel()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("cancel did not end the requests")
+	}
+	if canceled.Load() != n {
+		t.Errorf("%d of %d requests ended as cancelled", canceled.Load(), n)
+	}
 }

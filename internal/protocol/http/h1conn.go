@@ -29,6 +29,8 @@ type h1Conn struct {
 	read func(fd uintptr) bool // rawRead as a method value, made once
 	host string                // the URL host it was dialled for, as written in the URL
 
+	prevC, nextC *h1Conn // the client's list of open connections (Client.mu)
+
 	buf  []byte // unread bytes are buf[r:w]; nil while nothing is buffered
 	r, w int
 
@@ -230,10 +232,15 @@ func (c *h1Conn) release() {
 	if c.r != c.w || c.buf == nil {
 		return
 	}
-	if len(c.buf) == h1BufSize && c.rc != nil {
+	c.r, c.w = 0, 0
+	switch {
+	case len(c.buf) != h1BufSize:
+		c.buf = nil // grew for a large head: let it go
+	case c.rc != nil:
 		bufPool.Put((*[h1BufSize]byte)(c.buf))
+		c.buf = nil
 	}
-	c.buf, c.r, c.w = nil, 0, 0
+	// Without a raw connection every read needs a buffer: keep it.
 }
 
 // reusable reports whether c can carry another request after this

@@ -149,6 +149,9 @@ func parseStatusLine(head []byte) (minor, status int, err error) {
 		return 0, 0, fmt.Errorf("malformed HTTP status code %q", code)
 	}
 	status = int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0')
+	if status < 100 {
+		return 0, 0, fmt.Errorf("malformed HTTP status code %q", code) // (net/http lets 0xx through)
+	}
 	if len(proto) != len("HTTP/1.1") || !bytes.HasPrefix(proto, []byte("HTTP/")) ||
 		proto[6] != '.' || !isDigits(proto[5:6]) || !isDigits(proto[7:8]) {
 		return 0, 0, fmt.Errorf("malformed HTTP version %q", proto)
