@@ -76,10 +76,21 @@ type h1Session struct {
 	prevW, nextW *Session
 }
 
-// useH1 reports whether r goes through the lean client.
+// useH1 reports whether r goes through the lean client. URLs with user
+// information or an internationalised host name, which net/http turns into
+// an Authorization header and punycode, are left to net/http.
 func (c *Client) useH1(r *Request) bool {
 	u := r.URL
-	return c.lean && u.Scheme == "http" && u.Host != "" && u.User == nil && u.Opaque == ""
+	return c.lean && u.Scheme == "http" && u.Host != "" && u.User == nil && u.Opaque == "" && isASCII(u.Host)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Session) doH1(ctx context.Context, r *Request, res *Response) {
