@@ -497,14 +497,26 @@ func (v *vu) evaluate(s *compiledStep, latency time.Duration, transport bool) (f
 }
 
 func statusMessage(status int) string {
+	if status >= 100 && status < 600 {
+		return statusMessages[status] // precomputed: recording an error allocates nothing
+	}
 	if status == 0 {
 		return ""
 	}
-	if t := nethttp.StatusText(status); t != "" {
-		return fmt.Sprintf("%d %s", status, t)
-	}
 	return fmt.Sprintf("status %d", status)
 }
+
+// statusMessages holds "503 Service Unavailable"-style messages by status.
+var statusMessages = func() (m [600]string) {
+	for code := 100; code < 600; code++ {
+		if t := nethttp.StatusText(code); t != "" {
+			m[code] = fmt.Sprintf("%d %s", code, t)
+		} else {
+			m[code] = fmt.Sprintf("status %d", code)
+		}
+	}
+	return m
+}()
 
 func (v *vu) pick() int {
 	ws := v.w.prog.weights
