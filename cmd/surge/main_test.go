@@ -6,11 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -219,6 +224,35 @@ func TestErrorsLandInTheirClasses(t *testing.T) {
 				t.Fatalf("requests %d errors %d classes %v, want 10 in %s; messages %v", s.Totals.Requests, s.Totals.Errors, s.Errors, tt.class, s.Messages)
 			}
 		})
+	}
+}
+
+// https targets go through net/http: an unknown certificate authority is a
+// tls error; with --insecure the requests succeed, over HTTP/2.
+func TestTLSAndHTTP2(t *testing.T) {
+	var h2, total atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		total.Add(1)
+		if r.ProtoMajor == 2 {
+			h2.Add(1)
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	srv.EnableHTTP2 = true
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are expected
+	srv.StartTLS()
+	defer srv.Close()
+
+	s := mustOK(t, surge(t, "run", "-u", srv.URL+"/", "--vus", "2", "--requests", "10"))
+	if s.Errors["tls"] != 10 || s.Totals.Errors != 10 {
+		t.Fatalf("untrusted certificate: classes %v, want 10 tls errors; messages %v", s.Errors, s.Messages)
+	}
+	s = mustOK(t, surge(t, "run", "-u", srv.URL+"/", "--vus", "2", "--requests", "10", "--insecure"))
+	if s.Totals.Errors != 0 || s.Totals.Requests != 10 {
+		t.Fatalf("--insecure: %d requests, %d errors: %v", s.Totals.Requests, s.Totals.Errors, s.Messages)
+	}
+	if h2.Load() != 10 || total.Load() != 10 {
+		t.Fatalf("server saw %d requests, %d over HTTP/2; want 10 and 10", total.Load(), h2.Load())
 	}
 }
 
