@@ -37,9 +37,9 @@ func WriteText(w io.Writer, s *Summary) error {
 	}
 	b.WriteString("\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  endpoint\tmethod\trequests\terrors\trps\tp50\tp95\tp99\tmax\t")
+	fmt.Fprintln(tw, "  endpoint\tmethod\trequests\terrors\trps\tp50\tp95\tp99\tmax")
 	for _, e := range s.Endpoints {
-		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", e.Name, e.Method, e.Requests, e.Errors, num(e.RPS),
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Method, e.Requests, e.Errors, num(e.RPS),
 			msec(e.Latency.P50), msec(e.Latency.P95), msec(e.Latency.P99), msec(e.Latency.Max))
 	}
 	_ = tw.Flush()

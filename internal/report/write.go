@@ -20,7 +20,7 @@ func WriteJSON(w io.Writer, s *Summary) error {
 }
 
 // csvHeader names the CSV timeline's columns.
-var csvHeader = []string{"time", "elapsed_s", "requests", "rps", "errors", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "vus", "dropped", "lag_p99_ms", "generator_cpu"}
+var csvHeader = []string{"time", "elapsed_s", "requests", "rps", "errors", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "vus", "max_vus", "dropped", "lag_p99_ms", "generator_cpu"}
 
 // WriteCSV writes the per-interval timeline, one row per interval.
 func WriteCSV(w io.Writer, s *Summary) error {
@@ -30,7 +30,7 @@ func WriteCSV(w io.Writer, s *Summary) error {
 	for _, p := range s.Timeline {
 		_ = cw.Write([]string{p.T, f(p.Elapsed), strconv.FormatInt(p.Requests, 10), f(p.RPS),
 			strconv.FormatInt(p.Errors, 10), f(p.P50), f(p.P90), f(p.P95), f(p.P99), f(p.Max),
-			strconv.Itoa(p.VUs), strconv.FormatInt(p.Dropped, 10), f(p.LagP99), f(p.CPU)})
+			strconv.Itoa(p.VUs), strconv.Itoa(p.MaxVUs), strconv.FormatInt(p.Dropped, 10), f(p.LagP99), f(p.CPU)})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
@@ -73,7 +73,7 @@ func WriteJUnit(w io.Writer, s *Summary) error {
 	for _, t := range s.Thresholds {
 		c := junitCase{Name: t.Expr, Classname: "surge.thresholds", Time: "0"}
 		if !t.OK {
-			msg := fmt.Sprintf("%s: measured %s", t.Expr, strconv.FormatFloat(t.Value, 'f', -1, 64))
+			msg := fmt.Sprintf("%s: measured %s%s", t.Expr, strconv.FormatFloat(t.Value, 'f', -1, 64), t.Unit)
 			if t.Error != "" {
 				msg = t.Expr + ": " + t.Error
 			}
