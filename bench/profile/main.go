@@ -16,8 +16,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -100,7 +98,7 @@ func reportMemory(heapFile string) {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	fmt.Printf("goroutines %d  heap in use %.1f MiB  stacks %.1f MiB  runtime total %.1f MiB  rss %.1f MiB\n",
-		runtime.NumGoroutine(), mib(m.HeapInuse), mib(m.StackInuse), mib(m.Sys), mib(rss()))
+		runtime.NumGoroutine(), procstat.MiB(m.HeapInuse), procstat.MiB(m.StackInuse), procstat.MiB(m.Sys), procstat.MiB(procstat.RSS()))
 	if heapFile == "" {
 		return
 	}
@@ -112,22 +110,6 @@ func reportMemory(heapFile string) {
 	defer f.Close()
 	runtime.GC() // the profile then shows what is live now
 	_ = pprof.Lookup("heap").WriteTo(f, 0)
-}
-
-func mib(b uint64) float64 { return float64(b) / (1 << 20) }
-
-// rss is the process's resident set size, from /proc/self/statm.
-func rss() uint64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0
-	}
-	pages, _ := strconv.ParseUint(f[1], 10, 64)
-	return pages * uint64(os.Getpagesize())
 }
 
 func cpuTime() time.Duration {

@@ -21,10 +21,10 @@ import (
 	"net/url"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/surgeload/surge/bench/internal/procstat"
 	"github.com/surgeload/surge/internal/engine"
 	"github.com/surgeload/surge/internal/metrics"
 	surgehttp "github.com/surgeload/surge/internal/protocol/http"
@@ -65,8 +65,8 @@ func run(n int, targets []string, path string, ramp, hold, think time.Duration, 
 	if err != nil {
 		return err
 	}
-	base := rss()
-	fmt.Printf("rss before the run %.1f MiB\n", mib(base))
+	base := procstat.RSS()
+	fmt.Printf("rss before the run %.1f MiB\n", procstat.MiB(base))
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(context.Background(), start) }()
 
@@ -80,7 +80,7 @@ func run(n int, targets []string, path string, ramp, hold, think time.Duration, 
 			total = metrics.Add(total, rec.Snapshot(time.Now()))
 			t := total.Totals()
 			fmt.Printf("requests %d  errors %d  peak rss %.1f MiB  peak VUs %d  => %.1f KiB per VU (%.1f KiB above the idle process)\n",
-				t.Requests, t.Errors(), mib(peak), total.MaxVUs,
+				t.Requests, t.Errors(), procstat.MiB(peak), total.MaxVUs,
 				float64(peak)/1024/float64(max(total.MaxVUs, 1)), float64(peak-base)/1024/float64(max(total.MaxVUs, 1)))
 			for m, c := range total.Messages {
 				fmt.Printf("  error: %s (%d)\n", m, c)
@@ -90,12 +90,12 @@ func run(n int, targets []string, path string, ramp, hold, think time.Duration, 
 			s := rec.Snapshot(now)
 			total = metrics.Add(total, s)
 			st := s.Totals()
-			r := rss()
+			r := procstat.RSS()
 			peak = max(peak, r)
 			var m runtime.MemStats
 			runtime.ReadMemStats(&m)
 			fmt.Printf("%5.0fs  VUs %6d  requests %6d  errors %5d  rss %7.1f MiB  heap %6.1f MiB  stacks %6.1f MiB  goroutines %d\n",
-				now.Sub(start).Seconds(), s.VUs, st.Requests, st.Errors(), mib(r), mib(m.HeapInuse), mib(m.StackInuse), runtime.NumGoroutine())
+				now.Sub(start).Seconds(), s.VUs, st.Requests, st.Errors(), procstat.MiB(r), procstat.MiB(m.HeapInuse), procstat.MiB(m.StackInuse), runtime.NumGoroutine())
 		}
 	}
 }
@@ -149,20 +149,4 @@ func (v *vu) Iterate(ctx context.Context, it engine.Iteration) error {
 	}
 	v.w.rec.Record(v.id, 0, o)
 	return nil
-}
-
-func mib(b uint64) float64 { return float64(b) / (1 << 20) }
-
-// rss is the process's resident set size, from /proc/self/statm.
-func rss() uint64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0
-	}
-	pages, _ := strconv.ParseUint(f[1], 10, 64)
-	return pages * uint64(os.Getpagesize())
 }
