@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/surgeload/surge"
+	"github.com/surgeload/surge/bench/internal/procstat"
 )
 
 func main() {
