@@ -35,6 +35,15 @@ const (
 	DefaultMaxVUsFloor = 100
 	// DefaultMaxVUsCeiling caps the default open-model VU pool.
 	DefaultMaxVUsCeiling = 20000
+	// MaxVUs is the most virtual users one run may ask for (closed-model
+	// VUs, a stage target, the open model's max_vus). A VU costs 11–14 KiB
+	// when idle on a connection (docs/performance.md), so 100,000 VUs stay
+	// near 1.4 GiB: a count above it is a typo or an attack, not a test one
+	// generator can run, and is refused before anything is allocated.
+	MaxVUs = 100_000
+	// MaxRate is the highest open-model rate (iterations/s) a run may ask
+	// for: ten times what one core paces (docs/performance.md).
+	MaxRate = 1_000_000
 	// rampTick is how often the closed model adjusts its VU count to the profile.
 	rampTick = 50 * time.Millisecond
 )
