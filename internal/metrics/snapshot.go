@@ -21,7 +21,15 @@ type Snapshot struct {
 	Endpoints  []Endpoint
 	Checks     []Check
 	Iterations int64 // iterations that finished
-	Dropped    int64 // open model: due iterations that found no VU within the timeout
+	Dropped    int64 // open model: due iterations that never started (no VU within the timeout, generator behind, run stopped)
+	// Due is, in the open model, how many iterations the plan made due
+	// during the interval: the offered load, whatever the generator or the
+	// target managed. Iterations + Dropped over a whole run equals Due over
+	// it (less those still in flight at an interval's end).
+	Due int64
+	// CookiesDropped counts cookies a target set that the VUs' cookie jars
+	// refused because a per-host limit was reached.
+	CookiesDropped int64
 	VUs        int   // VUs active at the end of the interval
 	MaxVUs     int   // most VUs active at once during the interval
 	// Lag is, in the open model, how late each iteration started after its
@@ -138,6 +146,8 @@ func combine(parts []Snapshot, sameInterval bool) Snapshot {
 			out.GeneratorCPU = max(out.GeneratorCPU, p.GeneratorCPU)
 		}
 		out.Dropped += p.Dropped
+		out.Due += p.Due
+		out.CookiesDropped += p.CookiesDropped
 		if sameInterval {
 			out.VUs += p.VUs
 			out.MaxVUs += p.MaxVUs
