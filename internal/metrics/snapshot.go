@@ -30,8 +30,8 @@ type Snapshot struct {
 	// CookiesDropped counts cookies a target set that the VUs' cookie jars
 	// refused because a per-host limit was reached.
 	CookiesDropped int64
-	VUs        int   // VUs active at the end of the interval
-	MaxVUs     int   // most VUs active at once during the interval
+	VUs            int // VUs active at the end of the interval
+	MaxVUs         int // most VUs active at once during the interval
 	// Lag is, in the open model, how late each iteration started after its
 	// due time (generator or VU-pool delay). Empty in the closed model.
 	Lag *Sketch
