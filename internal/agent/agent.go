@@ -92,6 +92,14 @@ func (a *Local) Run(ctx context.Context, seg Segment, emit func(metrics.Snapshot
 	go func() { done <- eng.Run(ctx, seg.Start) }()
 
 	cpu := newCPUMeter()
+	var due int64 // iterations due before the last snapshot's end (open model)
+	snapshot := func(at time.Time) metrics.Snapshot {
+		s := rec.Snapshot(at)
+		s.GeneratorCPU = cpu.cores(at)
+		d := eng.DueBy(at)
+		s.Due, due = d-due, d
+		return s
+	}
 	next := seg.Start.Add(seg.Interval)
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()
@@ -101,14 +109,10 @@ func (a *Local) Run(ctx context.Context, seg Segment, emit func(metrics.Snapshot
 			a.mu.Lock()
 			a.eng = nil
 			a.mu.Unlock()
-			s := rec.Snapshot(time.Now())
-			s.GeneratorCPU = cpu.cores(s.End)
-			emit(s)
+			emit(snapshot(time.Now()))
 			return err
 		case <-timer.C:
-			s := rec.Snapshot(next)
-			s.GeneratorCPU = cpu.cores(next)
-			emit(s)
+			emit(snapshot(next))
 			next = next.Add(seg.Interval)
 			timer.Reset(time.Until(next))
 		}

@@ -39,7 +39,26 @@ type Result struct {
 	Total    metrics.Snapshot   // every interval added up
 	// Stopped is why the run ended early: nil when it ran its course.
 	Stopped error
+	// Events are the live changes made to the run, in time order: new
+	// rates or VU counts, and the stop.
+	Events []Event
 }
+
+// Event is one live change to a run.
+type Event struct {
+	At    time.Time
+	Kind  string  // EventRate, EventVUs or EventStop
+	Value float64 // the new rate or VU count; 0 for a stop
+	// Detail says why a run stopped (the stop's cause).
+	Detail string
+}
+
+// The kinds of Event.
+const (
+	EventRate = "rate" // the open model's rate changed
+	EventVUs  = "vus"  // the closed model's VU count changed
+	EventStop = "stop" // the run was stopped before its end
+)
 
 // Controller owns one run.
 type Controller struct {
@@ -49,6 +68,13 @@ type Controller struct {
 	live   []metrics.Snapshot
 	start  time.Time
 	agents []agent.Agent
+	events []Event // guarded by mu
+}
+
+func (c *Controller) event(e Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.events = append(c.events, e)
 }
 
 // New returns a controller for p, which must be valid.
@@ -70,6 +96,11 @@ func New(p scenario.Plan, o Options) *Controller {
 func (c *Controller) Adjust(v float64) {
 	p := c.plan
 	p.Load.Rate, p.Load.VUs = v, int(v)
+	kind := EventVUs
+	if p.Load.Model == engine.Open {
+		kind = EventRate
+	}
+	c.event(Event{At: time.Now(), Kind: kind, Value: v})
 	for i, seg := range Split(p, len(c.agents)) {
 		if p.Load.Model == engine.Open {
 			c.agents[i].Adjust(seg.Load.Rate)
@@ -77,6 +108,13 @@ func (c *Controller) Adjust(v float64) {
 			c.agents[i].Adjust(float64(seg.Load.VUs))
 		}
 	}
+}
+
+// Events returns the live changes made to the run so far.
+func (c *Controller) Events() []Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Event(nil), c.events...)
 }
 
 // Live returns the merged snapshots so far and the run's start.
@@ -94,6 +132,15 @@ func (c *Controller) Run(ctx context.Context) (*Result, error) {
 	c.start = start
 	c.mu.Unlock()
 	segs := Split(c.plan, len(c.agents))
+	// A stop before the end is an event of the run, at the moment it came.
+	stopped := context.AfterFunc(ctx, func() {
+		e := Event{At: time.Now(), Kind: EventStop}
+		if cause := context.Cause(ctx); cause != nil {
+			e.Detail = cause.Error()
+		}
+		c.event(e)
+	})
+	defer stopped()
 
 	type part struct {
 		agent int
@@ -197,8 +244,10 @@ func (c *Controller) Run(ctx context.Context) (*Result, error) {
 			c.opts.Logger.Warn("closing sink", "err", err)
 		}
 	}
+	stopped()
 	timeline, _ := c.Live()
-	res := &Result{Plan: c.plan, Started: start, Ended: time.Now(), Timeline: timeline, Total: metrics.Add(timeline...)}
+	events := c.Events()
+	res := &Result{Plan: c.plan, Started: start, Ended: time.Now(), Timeline: timeline, Total: metrics.Add(timeline...), Events: events}
 	if len(timeline) > 0 {
 		res.Ended = timeline[len(timeline)-1].End
 	}

@@ -80,11 +80,22 @@ func (e *Engine) runClosed(soft context.Context, stop context.CancelFunc, hard c
 			}
 		}
 	}
-	setTarget := func(n int) {
+	// setTarget starts VUs up to n, at most spawnBatch of them, and
+	// reports whether more are wanted: a large count is spawned batch by
+	// batch between checks for a stop, so that Ctrl-C and the duration work
+	// during the ramp-up. from is where the search for a VU to start
+	// resumes (VUs below it are running or ended for good).
+	from := 0
+	setTarget := func(n int) (more bool) {
 		target.Store(int64(n))
 		mu.Lock()
 		defer mu.Unlock()
-		for id := 0; id < n && !budgetUsed; id++ {
+		started := 0
+		if from > n {
+			from = 0 // the target went down: VUs below it may have left
+		}
+		id := from
+		for ; id < n && !budgetUsed && started < spawnBatch && soft.Err() == nil; id++ {
 			if id < len(alive) && (alive[id] || done[id]) {
 				continue
 			}
@@ -95,16 +106,30 @@ func (e *Engine) runClosed(soft context.Context, stop context.CancelFunc, hard c
 			}
 			alive[id] = true
 			running++
+			started++
 			wg.Add(1)
 			go loop(id, vus[id])
 		}
 		e.rec.SetVUs(running)
+		more = id < n && !budgetUsed
+		if more {
+			from = id
+		} else {
+			from = 0 // next time check every VU again: some may have left
+		}
+		return more
 	}
 
 	ticker := time.NewTicker(rampTick)
 	defer ticker.Stop()
-	setTarget(vuCount(profile.At(0)))
+	more := setTarget(vuCount(profile.At(0)))
+	ready := make(chan struct{}) // always ready: selected while VUs remain to spawn
+	close(ready)
 	for done := false; !done; {
+		var spawn <-chan struct{}
+		if more {
+			spawn = ready
+		}
 		select {
 		case <-soft.Done():
 			done = true
@@ -112,14 +137,21 @@ func (e *Engine) runClosed(soft context.Context, stop context.CancelFunc, hard c
 			now := time.Since(start)
 			profile = profile.From(now-base, v)
 			base = now
-			setTarget(vuCount(v))
+			more = setTarget(vuCount(v))
 		case <-ticker.C:
-			setTarget(vuCount(profile.At(time.Since(start) - base)))
+			more = setTarget(vuCount(profile.At(time.Since(start) - base)))
+		case <-spawn:
+			// Still spawning: the next batch, after a look for a stop.
+			more = setTarget(int(target.Load()))
 		}
 	}
 	wg.Wait()
 	e.rec.SetVUs(0)
 	return e.vuError(&vuErr)
 }
+
+// spawnBatch is how many VUs the closed model starts between two checks
+// for a stop: about 10 ms of work when a VU costs 10 µs to set up.
+const spawnBatch = 1000
 
 func vuCount(v float64) int { return int(math.Round(v)) }

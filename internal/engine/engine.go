@@ -71,6 +71,29 @@ func DefaultMaxVUs(peakRate float64, timeout time.Duration) int {
 	return max(DefaultMaxVUsFloor, min(n, DefaultMaxVUsCeiling))
 }
 
+// checkCeilings refuses loads above MaxVUs and MaxRate, and values that
+// are not numbers. The front-ends validate the same limits with the field's
+// name; this is the engine's own guard.
+func (c *Config) checkCeilings() error {
+	vals := []float64{c.Profile.Start}
+	for _, s := range c.Profile.Stages {
+		vals = append(vals, s.Target)
+	}
+	limit, unit := float64(MaxVUs), "VUs"
+	if c.Model == Open {
+		limit, unit = MaxRate, "iterations/s"
+	}
+	for _, v := range vals {
+		if math.IsNaN(v) || v < 0 || v > limit {
+			return fmt.Errorf("%w: load %v %s is outside 0..%v", ErrBadConfig, v, unit, limit)
+		}
+	}
+	if c.MaxVUs > MaxVUs {
+		return fmt.Errorf("%w: max VUs %d above the limit of %d", ErrBadConfig, c.MaxVUs, MaxVUs)
+	}
+	return nil
+}
+
 // Iteration tells a VU about the iteration it runs.
 type Iteration struct {
 	// Due is when the iteration was due (open model) or started (closed);
@@ -113,6 +136,8 @@ type Engine struct {
 	rec *metrics.Recorder
 
 	adjust chan float64 // new rate or VU count; buffered 1, latest wins
+
+	offered offered // the open model's due iterations, for DueBy
 }
 
 // New returns an Engine; call Run to start it.
@@ -131,6 +156,9 @@ func New(cfg Config, w Workload, rec *metrics.Recorder) (*Engine, error) {
 	}
 	if cfg.Model == Open && cfg.MaxVUs <= 0 {
 		cfg.MaxVUs = DefaultMaxVUs(cfg.Profile.Peak(), cfg.Timeout)
+	}
+	if err := cfg.checkCeilings(); err != nil {
+		return nil, err
 	}
 	return &Engine{cfg: cfg, w: w, rec: rec, adjust: make(chan float64, 1)}, nil
 }

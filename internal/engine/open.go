@@ -66,7 +66,10 @@ func (e *Engine) runOpen(user, soft context.Context, stop context.CancelFunc, ha
 			for due := range queue {
 				idle.Add(-1)
 				if user.Err() != nil {
-					return // stopped by the user: what is still queued never starts
+					// Stopped by the user: this iteration, and what is still
+					// queued, never starts. It was due, so it is dropped.
+					e.rec.Dropped(1)
+					return
 				}
 				now := time.Now()
 				if now.Sub(due) >= e.cfg.Timeout {
@@ -83,7 +86,9 @@ func (e *Engine) runOpen(user, soft context.Context, stop context.CancelFunc, ha
 				if errors.Is(err, ErrVUDone) {
 					// This VU has no more work, and a new one would have
 					// none either (its data ran out): the pool stops growing,
-					// and when its last VU ends, the segment ends.
+					// and when its last VU ends, the segment ends. The
+					// iteration did nothing: it counts as dropped.
+					e.rec.Dropped(1)
 					poolClosed.Store(true)
 					if live.Add(-1) == 0 {
 						stop()
@@ -103,6 +108,7 @@ func (e *Engine) runOpen(user, soft context.Context, stop context.CancelFunc, ha
 	}
 
 	pacer := NewRatePacer(e.cfg.Profile)
+	e.offered.begin(start, pacer, e.cfg.Iterations)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	precise := newSleeper()
@@ -136,6 +142,7 @@ schedule:
 			case v := <-e.adjust:
 				timer.Stop()
 				pacer.SetRate(time.Since(start), v)
+				e.offered.follow(pacer)
 				continue
 			}
 		}
@@ -173,6 +180,18 @@ schedule:
 		if needVU() {
 			spawn()
 		}
+		if dl, _ := soft.Deadline(); soft.Err() == context.DeadlineExceeded && user.Err() == nil && due.Before(dl) {
+			// The planned end came while this iteration, due before it,
+			// was being scheduled: it still goes if the queue has room
+			// (in the select below, with both cases ready, it would lose
+			// half the time).
+			select {
+			case queue <- due:
+				sent++
+				continue
+			default:
+			}
+		}
 		select {
 		case queue <- due:
 			sent++
@@ -180,10 +199,21 @@ schedule:
 			break schedule
 		}
 	}
+	// The schedule ended (its profile or budget is done) or was cut short
+	// (the duration is up, the user stopped, the data ran out). Every
+	// iteration due by then and not handed to a VU was lost: the generator
+	// fell behind and never produced it, or a stop came first. Count it as
+	// dropped, so that iterations + dropped == due.
+	ended := time.Since(start)
+	due := e.offered.end(pacer, ended, sent)
+	e.rec.Dropped(due - sent)
 	// Iterations already queued were due before the end: they still run,
-	// unless the user stopped the run.
+	// unless the user stopped the run (then each VU drops what it takes).
 	close(queue)
 	wg.Wait()
+	for range queue {
+		e.rec.Dropped(1) // left in the queue: every VU had ended
+	}
 	stop()
 	e.rec.SetVUs(0)
 	return e.vuError(&vuErr)

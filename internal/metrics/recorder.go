@@ -38,7 +38,6 @@ type Recorder struct {
 
 	iterations atomic.Int64
 	dropped    atomic.Int64
-	due        atomic.Int64
 	cookies    atomic.Int64 // cookies refused by full jars
 	vus        atomic.Int64
 	maxVUs     atomic.Int64
@@ -169,9 +168,6 @@ func (r *Recorder) IterationDone() { r.iterations.Add(1) }
 // Dropped counts n open-model iterations that were dropped.
 func (r *Recorder) Dropped(n int64) { r.dropped.Add(n) }
 
-// Due counts n open-model iterations that became due.
-func (r *Recorder) Due(n int64) { r.due.Add(n) }
-
 // CookiesDropped counts n cookies that a VU's full cookie jar refused.
 func (r *Recorder) CookiesDropped(n int64) { r.cookies.Add(n) }
 
@@ -243,7 +239,6 @@ func (r *Recorder) Snapshot(now time.Time) Snapshot {
 	}
 	out.Iterations = r.iterations.Swap(0)
 	out.Dropped = r.dropped.Swap(0)
-	out.Due = r.due.Swap(0)
 	out.CookiesDropped = r.cookies.Swap(0)
 	vus := r.vus.Load()
 	out.VUs = int(vus)

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/surgeload/surge/internal/controller"
 	"github.com/surgeload/surge/internal/engine"
 	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/scenario"
 )
 
 // Schema names the summary format.
@@ -18,6 +20,7 @@ const Schema = "surge.summary/v1"
 type Summary struct {
 	Schema     string             `json:"schema"`
 	Run        Run                `json:"run"`
+	Plan       PlanInfo           `json:"plan"`
 	Totals     Totals             `json:"totals"`
 	Latency    Latency            `json:"latency_ms"`
 	Errors     map[string]int64   `json:"errors"`
@@ -27,6 +30,56 @@ type Summary struct {
 	Thresholds []ThresholdOutcome `json:"thresholds"`
 	Timeline   []Point            `json:"timeline"`
 	Generator  Generator          `json:"generator"`
+	// Windows summarise the timeline in a few rows (offered and achieved
+	// load, latency, errors), so the knee of a ramp shows at a glance.
+	Windows []Window `json:"windows"`
+	// Events are the live changes made to the run (rates, VUs, a stop).
+	Events []Event `json:"events"`
+	// Warnings are about what the target did: every request failed, its
+	// cookies were too many for a browser's jar.
+	Warnings []string `json:"warnings"`
+}
+
+// PlanInfo is the offered load, in the words of the CLI and scenario files.
+type PlanInfo struct {
+	Model      string      `json:"model"`
+	VUs        int         `json:"vus,omitempty"`
+	Rate       float64     `json:"rate,omitempty"`
+	MaxVUs     int         `json:"max_vus,omitempty"`
+	Duration   string      `json:"duration,omitempty"`
+	Stages     []StageInfo `json:"stages,omitempty"`
+	Iterations int64       `json:"iterations,omitempty"`
+	Timeout    string      `json:"timeout"`
+}
+
+// StageInfo is one stage of the plan.
+type StageInfo struct {
+	Duration string  `json:"duration"`
+	Target   float64 `json:"target"`
+}
+
+// Event is one live change to the run.
+type Event struct {
+	T       string  `json:"t"`
+	Elapsed float64 `json:"elapsed_s"`
+	Kind    string  `json:"kind"` // rate, vus or stop
+	Value   float64 `json:"value"`
+	Detail  string  `json:"detail,omitempty"`
+}
+
+// Window summarises consecutive intervals of the timeline.
+type Window struct {
+	From float64 `json:"from_s"`
+	To   float64 `json:"to_s"`
+	// Offered is the open model's due iterations per second, or the
+	// closed model's most VUs, in the window.
+	Offered  float64  `json:"offered"`
+	RPS      float64  `json:"rps"`
+	Requests int64    `json:"requests"`
+	P50      *float64 `json:"p50"` // null when no request completed
+	P99      *float64 `json:"p99"`
+	Errors   int64    `json:"errors"`
+	Dropped  int64    `json:"dropped"`
 }
 
 // Run describes the run.
@@ -51,6 +104,9 @@ type Totals struct {
 	BytesReceived     int64   `json:"bytes_received"`
 	Iterations        int64   `json:"iterations"`
 	DroppedIterations int64   `json:"dropped_iterations"`
+	// DueIterations is, in the open model, how many iterations the plan
+	// made due: Iterations + DroppedIterations.
+	DueIterations int64 `json:"due_iterations"`
 }
 
 // Latency is a latency distribution in milliseconds.
@@ -97,6 +153,9 @@ type ThresholdOutcome struct {
 	Value float64 `json:"value"`
 	Unit  string  `json:"unit"`            // "ms", "%" or "" (a count or rate per second)
 	Error string  `json:"error,omitempty"` // e.g. an endpoint that does not exist
+	// Limited says the run was generator-limited (Generator.Limited): a
+	// pass then says little about the target.
+	Limited bool `json:"limited"`
 }
 
 // Point is one interval of the timeline.
@@ -114,8 +173,12 @@ type Point struct {
 	VUs      int     `json:"vus"`     // active at the end of the interval
 	MaxVUs   int     `json:"max_vus"` // most active at once during it
 	Dropped  int64   `json:"dropped"`
-	LagP99   float64 `json:"lag_p99_ms"`
-	CPU      float64 `json:"generator_cpu"`
+	// Offered is, in the open model, the iterations due per second in the
+	// interval (the plan's rate, following live changes); nil in the
+	// closed model.
+	Offered *float64 `json:"offered_rps"`
+	LagP99  float64  `json:"lag_p99_ms"`
+	CPU     float64  `json:"generator_cpu"`
 }
 
 // Generator reports how well the load generator kept up.
@@ -125,6 +188,10 @@ type Generator struct {
 	CPUMax   float64  `json:"cpu_max_cores"`
 	Cores    int      `json:"cores"`
 	Warnings []string `json:"warnings"`
+	// Limited is true when Surge itself could not hold the plan: start
+	// lag, dropped iterations or its own CPU say so; Reasons says which.
+	Limited bool     `json:"limited"`
+	Reasons []string `json:"reasons"`
 }
 
 // Lag figures beyond which the generator is said to have fallen behind.
@@ -156,8 +223,9 @@ func Build(id string, res *controller.Result, cores int) Summary {
 			Requests: tot.Requests, Errors: tot.Errors(), ErrorRate: pct(tot.Errors(), tot.Requests),
 			RPS:       round(float64(tot.Requests)/elapsed.Seconds(), 2),
 			BytesSent: tot.BytesSent, BytesReceived: tot.BytesReceived,
-			Iterations: total.Iterations, DroppedIterations: total.Dropped,
+			Iterations: total.Iterations, DroppedIterations: total.Dropped, DueIterations: total.Due,
 		},
+		Plan:       planInfo(res.Plan),
 		Latency:    latency(tot.Latency),
 		Errors:     classes(&tot),
 		Messages:   []ErrorMessage{},
@@ -165,7 +233,14 @@ func Build(id string, res *controller.Result, cores int) Summary {
 		Checks:     []CheckSummary{},
 		Thresholds: []ThresholdOutcome{},
 		Timeline:   []Point{},
-		Generator:  Generator{Cores: cores, Warnings: []string{}},
+		Generator:  Generator{Cores: cores, Warnings: []string{}, Reasons: []string{}},
+		Windows:    windows(res),
+		Events:     []Event{},
+		Warnings:   targetWarnings(total),
+	}
+	for _, e := range res.Events {
+		s.Events = append(s.Events, Event{T: e.At.UTC().Format(time.RFC3339Nano), Elapsed: round(e.At.Sub(res.Started).Seconds(), 3),
+			Kind: e.Kind, Value: e.Value, Detail: e.Detail})
 	}
 	if res.Stopped != nil {
 		s.Run.Status = "stopped"
@@ -198,6 +273,10 @@ func Build(id string, res *controller.Result, cores int) Summary {
 		}
 		if d > 0 {
 			p.RPS = round(float64(t.Requests)/d, 2)
+			if res.Plan.Load.Model == engine.Open {
+				o := round(float64(snap.Due)/d, 2)
+				p.Offered = &o
+			}
 		}
 		if snap.Lag != nil {
 			p.LagP99 = ms(snap.Lag.Quantile(0.99))
@@ -211,24 +290,110 @@ func Build(id string, res *controller.Result, cores int) Summary {
 	if total.Lag != nil {
 		s.Generator.StartLag = latency(total.Lag)
 	}
-	s.Generator.Warnings = warnings(res, total, lagged, cores)
+	s.Generator.Warnings, s.Generator.Reasons = warnings(res, total, lagged, cores)
+	s.Generator.Limited = len(s.Generator.Reasons) > 0
+	for i := range s.Thresholds {
+		s.Thresholds[i].Limited = s.Generator.Limited
+	}
 	return s
 }
 
-func warnings(res *controller.Result, total metrics.Snapshot, cpuBusy, cores int) []string {
+// The reasons for which a run is generator-limited (Generator.Reasons).
+const (
+	ReasonStartLag = "start_lag"          // open-model iterations started late
+	ReasonDropped  = "dropped_iterations" // due iterations never started
+	ReasonCPU      = "generator_cpu"      // the generator used (nearly) all its cores
+)
+
+func planInfo(p scenario.Plan) PlanInfo {
+	l := p.Load
+	out := PlanInfo{Model: l.Model.String(), MaxVUs: l.MaxVUs, Iterations: l.Iterations, Timeout: p.Timeout.String()}
+	if l.Model == engine.Open {
+		out.Rate = l.Rate
+	} else {
+		out.VUs = l.VUs
+	}
+	if l.Duration > 0 {
+		out.Duration = l.Duration.String()
+	}
+	for _, st := range l.Stages {
+		out.Stages = append(out.Stages, StageInfo{Duration: st.Duration.String(), Target: st.Target})
+	}
+	return out
+}
+
+// windowRows is about how many rows the windows table has at most.
+const windowRows = 15
+
+// windows groups the timeline into at most about windowRows rows of equal
+// length, merging each row's sketches (never averaging percentiles).
+func windows(res *controller.Result) []Window {
+	out := []Window{}
+	tl := res.Timeline
+	per := max(1, (len(tl)+windowRows-1)/windowRows)
+	for i := 0; i < len(tl); i += per {
+		span := metrics.Add(tl[i:min(i+per, len(tl))]...)
+		t := span.Totals()
+		w := Window{
+			From: round(span.Start.Sub(res.Started).Seconds(), 3), To: round(span.End.Sub(res.Started).Seconds(), 3),
+			Requests: t.Requests, Errors: t.Errors(), Dropped: span.Dropped,
+		}
+		if d := span.Duration().Seconds(); d > 0 {
+			w.RPS = round(float64(t.Requests)/d, 2)
+			w.Offered = float64(span.MaxVUs)
+			if res.Plan.Load.Model == engine.Open {
+				w.Offered = round(float64(span.Due)/d, 2)
+			}
+		}
+		if t.Requests > 0 {
+			p50, p99 := ms(t.Latency.Quantile(0.5)), ms(t.Latency.Quantile(0.99))
+			w.P50, w.P99 = &p50, &p99
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// targetWarnings are about what the target did.
+func targetWarnings(total metrics.Snapshot) []string {
 	w := []string{}
+	t := total.Totals()
+	if t.Requests > 0 && t.Errors() == t.Requests {
+		top := ""
+		if m := total.TopMessages(); len(m) > 0 {
+			top = ", most often " + m[0].Message
+		}
+		w = append(w, fmt.Sprintf("every one of the %d requests failed%s: check the URL and that the target is up", t.Requests, top))
+	}
+	if total.CookiesDropped > 0 {
+		w = append(w, fmt.Sprintf("the target set more cookies than a browser keeps: %d were dropped (docs/limits.md)", total.CookiesDropped))
+	}
+	return w
+}
+
+// warnings says, in words and as reasons, where the generator could not
+// hold the plan.
+func warnings(res *controller.Result, total metrics.Snapshot, cpuBusy, cores int) (w, reasons []string) {
+	w, reasons = []string{}, []string{}
 	if res.Plan.Load.Model == engine.Open && total.Lag != nil && total.Lag.Count() > 0 {
 		if p99 := total.Lag.Quantile(0.99); p99 > lagWarnP99 {
 			w = append(w, fmt.Sprintf("iterations started late: start-lag p99 %s (the generator or its VU pool fell behind schedule; latencies still count from the due time)", p99.Round(time.Millisecond)))
+			reasons = append(reasons, ReasonStartLag)
 		}
 	}
 	if total.Dropped > 0 {
-		w = append(w, fmt.Sprintf("%d iterations were dropped: no VU was free within the request timeout (raise --max-vus, or the target is saturated)", total.Dropped))
+		of := ""
+		if total.Due > 0 {
+			of = fmt.Sprintf(" of %d due", total.Due)
+		}
+		w = append(w, fmt.Sprintf("%d iterations%s were dropped: they never started (no VU free within the request timeout, the generator fell behind, or the run was stopped); raise --max-vus, or the target is saturated", total.Dropped, of))
+		reasons = append(reasons, ReasonDropped)
 	}
 	if n := len(res.Timeline); n > 0 && cpuBusy*3 >= n && cpuBusy > 0 {
 		w = append(w, fmt.Sprintf("the generator used ≥ %.0f%% of its %d CPU cores in %d of %d intervals: results may be limited by the generator, not the target", cpuWarnFrac*100, cores, cpuBusy, n))
+		reasons = append(reasons, ReasonCPU)
 	}
-	return w
+	return w, reasons
 }
 
 func evaluate(expr string, total metrics.Snapshot, elapsed time.Duration) ThresholdOutcome {
@@ -252,6 +417,23 @@ func evaluate(expr string, total metrics.Snapshot, elapsed time.Duration) Thresh
 		out.Unit = "%"
 	}
 	return out
+}
+
+// MarshalJSON writes an interval in which no request completed with null
+// latencies: it has none, and 0 ms would draw a dive on every chart.
+func (p Point) MarshalJSON() ([]byte, error) {
+	type plain Point
+	if p.Requests > 0 {
+		return json.Marshal(plain(p))
+	}
+	return json.Marshal(struct {
+		plain
+		P50 *float64 `json:"p50"`
+		P90 *float64 `json:"p90"`
+		P95 *float64 `json:"p95"`
+		P99 *float64 `json:"p99"`
+		Max *float64 `json:"max"`
+	}{plain: plain(p)})
 }
 
 func latency(s *metrics.Sketch) Latency {

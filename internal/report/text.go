@@ -12,7 +12,17 @@ import (
 func WriteText(w io.Writer, s *Summary) error {
 	var b strings.Builder
 	t := s.Totals
-	fmt.Fprintf(&b, "\n%s — %s model, %s, %s\n", s.Run.Name, s.Run.Model, duration(s.Run.DurationS), s.Run.Status)
+	b.WriteString("\n")
+	if s.Generator.Limited {
+		// Above the numbers: they describe what Surge managed to send, not
+		// what the target can take.
+		fmt.Fprintf(&b, "⚠ GENERATOR-LIMITED RUN: Surge could not hold the plan (%s); the numbers below are not the target's limit\n",
+			strings.Join(s.Generator.Reasons, ", "))
+	}
+	for _, w := range s.Warnings {
+		fmt.Fprintf(&b, "⚠ %s\n", strings.ToUpper(w[:1])+w[1:])
+	}
+	fmt.Fprintf(&b, "%s — %s model, %s, %s\n", s.Run.Name, s.Run.Model, duration(s.Run.DurationS), s.Run.Status)
 	fmt.Fprintf(&b, "  requests   %d (%s/s)   errors %d (%s%%)   iterations %d   dropped %d\n",
 		t.Requests, num(t.RPS), t.Errors, num(t.ErrorRate), t.Iterations, t.DroppedIterations)
 	fmt.Fprintf(&b, "  data       sent %s   received %s   max VUs %d\n", bytes(t.BytesSent), bytes(t.BytesReceived), s.Run.MaxVUs)
@@ -43,6 +53,9 @@ func WriteText(w io.Writer, s *Summary) error {
 			msec(e.Latency.P50), msec(e.Latency.P95), msec(e.Latency.P99), msec(e.Latency.Max))
 	}
 	_ = tw.Flush()
+	if showWindows(s) {
+		writeWindows(&b, s)
+	}
 	if len(s.Checks) > 0 {
 		b.WriteString("\n  checks\n")
 		for _, c := range s.Checks {
@@ -67,6 +80,9 @@ func WriteText(w io.Writer, s *Summary) error {
 			if th.Error != "" {
 				detail = th.Error
 			}
+			if th.OK && th.Limited {
+				detail += "; generator-limited run: the pass says little about the target"
+			}
 			fmt.Fprintf(&b, "    %s %s (%s)\n", mark, th.Expr, detail)
 		}
 	}
@@ -82,20 +98,43 @@ func WriteText(w io.Writer, s *Summary) error {
 	return err
 }
 
+// showWindows says whether the summary gets the windows table: for runs
+// whose load changes (stages, live changes), where the knee is the story.
+func showWindows(s *Summary) bool {
+	changed := len(s.Plan.Stages) > 0
+	for _, e := range s.Events {
+		if e.Kind != "stop" {
+			changed = true
+		}
+	}
+	return changed && len(s.Windows) > 1
+}
+
+// writeWindows writes offered against achieved load, latency and errors
+// over the run, a row per window.
+func writeWindows(b *strings.Builder, s *Summary) {
+	offered := "offered/s"
+	if s.Run.Model != "open" {
+		offered = "VUs"
+	}
+	b.WriteString("\n")
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "  time\t%s\tachieved/s\tp50\tp99\terrors\tdropped\t\n", offered)
+	for _, w := range s.Windows {
+		p50, p99 := "–", "–"
+		if w.P50 != nil {
+			p50, p99 = msec(*w.P50), msec(*w.P99)
+		}
+		fmt.Fprintf(tw, "  %s–%ss\t%s\t%s\t%s\t%s\t%d\t%d\t\n", num(round(w.From, 1)), num(round(w.To, 1)),
+			num(round(w.Offered, 0)), num(round(w.RPS, 0)), p50, p99, w.Errors, w.Dropped)
+	}
+	_ = tw.Flush()
+}
+
 var errorClassOrder = []string{"status_4xx", "status_5xx", "timeout", "connection_refused", "connection_reset", "dns", "tls", "check_failed", "other"}
 
-func msec(v float64) string {
-	switch {
-	case v >= 1000:
-		return strconv.FormatFloat(v/1000, 'f', 2, 64) + "s"
-	case v >= 100:
-		return strconv.FormatFloat(v, 'f', 0, 64) + "ms"
-	case v >= 1:
-		return strconv.FormatFloat(v, 'f', 1, 64) + "ms"
-	default:
-		return strconv.FormatFloat(v*1000, 'f', 0, 64) + "µs"
-	}
-}
+// msec writes a latency in the one style every output uses (latencyText).
+func msec(v float64) string { return latencyText(v) }
 
 func num(v float64) string {
 	if v == float64(int64(v)) {

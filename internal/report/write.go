@@ -20,7 +20,7 @@ func WriteJSON(w io.Writer, s *Summary) error {
 }
 
 // csvHeader names the CSV timeline's columns.
-var csvHeader = []string{"time", "elapsed_s", "requests", "rps", "errors", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "vus", "max_vus", "dropped", "lag_p99_ms", "generator_cpu"}
+var csvHeader = []string{"time", "elapsed_s", "requests", "rps", "offered_rps", "errors", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "vus", "max_vus", "dropped", "lag_p99_ms", "generator_cpu"}
 
 // WriteCSV writes the per-interval timeline, one row per interval.
 func WriteCSV(w io.Writer, s *Summary) error {
@@ -28,8 +28,20 @@ func WriteCSV(w io.Writer, s *Summary) error {
 	_ = cw.Write(csvHeader)
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	for _, p := range s.Timeline {
-		_ = cw.Write([]string{p.T, f(p.Elapsed), strconv.FormatInt(p.Requests, 10), f(p.RPS),
-			strconv.FormatInt(p.Errors, 10), f(p.P50), f(p.P90), f(p.P95), f(p.P99), f(p.Max),
+		// An interval in which no request completed has no latency: empty
+		// cells, not 0. The closed model has no offered rate.
+		lat := func(v float64) string {
+			if p.Requests == 0 {
+				return ""
+			}
+			return f(v)
+		}
+		offered := ""
+		if p.Offered != nil {
+			offered = f(*p.Offered)
+		}
+		_ = cw.Write([]string{p.T, f(p.Elapsed), strconv.FormatInt(p.Requests, 10), f(p.RPS), offered,
+			strconv.FormatInt(p.Errors, 10), lat(p.P50), lat(p.P90), lat(p.P95), lat(p.P99), lat(p.Max),
 			strconv.Itoa(p.VUs), strconv.Itoa(p.MaxVUs), strconv.FormatInt(p.Dropped, 10), f(p.LagP99), f(p.CPU)})
 	}
 	cw.Flush()
