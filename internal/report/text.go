@@ -125,7 +125,7 @@ func writeWindows(b *strings.Builder, s *Summary) {
 		if w.P50 != nil {
 			p50, p99 = msec(*w.P50), msec(*w.P99)
 		}
-		fmt.Fprintf(tw, "  %s–%ss\t%s\t%s\t%s\t%s\t%d\t%d\t\n", num(round(w.From, 1)), num(round(w.To, 1)),
+		fmt.Fprintf(tw, "  %s–%ss\t%s\t%s\t%s\t%s\t%d\t%d\t\n", secs(w.From), secs(w.To),
 			num(round(w.Offered, 0)), num(round(w.RPS, 0)), p50, p99, w.Errors, w.Dropped)
 	}
 	_ = tw.Flush()
@@ -155,6 +155,9 @@ func bytes(n int64) string {
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
+
+// secs writes seconds with at most one decimal: "2", "17.7".
+func secs(v float64) string { return strconv.FormatFloat(round(v, 1), 'f', -1, 64) }
 
 func duration(secs float64) string {
 	return strconv.FormatFloat(secs, 'f', 1, 64) + "s"
