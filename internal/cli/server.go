@@ -29,10 +29,16 @@ const (
 	// serverStopWait bounds a graceful shutdown: the running test stops
 	// (in-flight requests finish within their timeout) and is recorded.
 	serverStopWait = 30 * time.Second
+	// MinSecretLength is the shortest secret accepted on a non-loopback
+	// address. Guesses are limited per client (10 a minute), but a network
+	// has many clients: 16 random characters put the secret out of reach
+	// of any number of them, a short password does not.
+	MinSecretLength = 16
 )
 
 func serverCmd(env Env) *cobra.Command {
 	var listen, dataDir, secret, scenarios string
+	var trustProxy bool
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Serve the dashboard, the HTTP API and the run history",
@@ -43,7 +49,9 @@ them live, change their load, stop them, compare runs; record CLI runs with
 
 Access needs a secret. Without --secret or SURGE_SECRET, one is generated at
 the first start, printed once, and kept in DIR/secret. Listening on anything
-but a loopback address requires --secret or SURGE_SECRET.`,
+but a loopback address requires --secret or SURGE_SECRET, of at least 16
+characters. Wrong secrets are limited to 10 a minute per client address
+(behind a reverse proxy, --trust-proxy takes it from X-Forwarded-For).`,
 		Example: `  surge server
   SURGE_SECRET="$(cat /run/secrets/surge)" surge server --listen 0.0.0.0:8089 --scenarios ./scenarios`,
 		Args: cobra.NoArgs,
@@ -60,6 +68,10 @@ but a loopback address requires --secret or SURGE_SECRET.`,
 				return usageErr(fmt.Errorf("refusing to listen on %s without a secret: anyone who can reach it could start load tests. "+
 					"Give one with --secret or SURGE_SECRET (a stored or generated secret is only used on loopback)", listen))
 			}
+			if !loopback && len([]rune(secret)) < MinSecretLength {
+				return usageErr(fmt.Errorf("refusing to listen on %s with a secret of %d characters: on an address others can reach, "+
+					"the secret must have at least %d (for example: openssl rand -base64 32)", listen, len([]rune(secret)), MinSecretLength))
+			}
 			if scenarios != "" {
 				if fi, err := os.Stat(scenarios); err != nil || !fi.IsDir() {
 					return usageErr(fmt.Errorf("--scenarios %q: not a directory", scenarios))
@@ -70,7 +82,7 @@ but a loopback address requires --secret or SURGE_SECRET.`,
 					return usageErr(err)
 				}
 			}
-			return serve(cmd.Context(), env, serveConfig{listen: listen, dataDir: dataDir, secret: secret, scenarios: scenarios})
+			return serve(cmd.Context(), env, serveConfig{listen: listen, dataDir: dataDir, secret: secret, scenarios: scenarios, trustProxy: trustProxy})
 		},
 	}
 	fl := cmd.Flags()
@@ -79,11 +91,13 @@ but a loopback address requires --secret or SURGE_SECRET.`,
 	fl.StringVar(&dataDir, "data", "", "run store and stored secret (default $XDG_DATA_HOME/surge or ~/.local/share/surge)")
 	fl.StringVar(&secret, "secret", "", "access secret for the UI and API (default $SURGE_SECRET; else generated once and stored in --data)")
 	fl.StringVar(&scenarios, "scenarios", "", "directory of scenario files offered in the UI")
+	fl.BoolVar(&trustProxy, "trust-proxy", false, "behind a reverse proxy: take the client's address from X-Forwarded-For (for the limit on wrong secrets)")
 	return cmd
 }
 
 type serveConfig struct {
 	listen, dataDir, secret, scenarios string
+	trustProxy                         bool
 }
 
 func serve(ctx context.Context, env Env, c serveConfig) error {
@@ -110,13 +124,8 @@ func serve(ctx context.Context, env Env, c serveConfig) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", c.listen, err)
 	}
-	srv := server.New(server.Options{Store: st, Secret: c.secret, ScenarioDir: c.scenarios, Logger: log})
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := server.New(server.Options{Store: st, Secret: c.secret, ScenarioDir: c.scenarios, Logger: log, TrustProxy: c.trustProxy})
+	hs := srv.HTTPServer()
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	fmt.Fprintf(env.Stdout, "surge server: dashboard and API on http://%s/ (data in %s)\n", ln.Addr(), c.dataDir)

@@ -116,6 +116,7 @@ func TestServerRefusesBadSetups(t *testing.T) {
 	}{
 		{"public address without a secret", []string{"server", "--listen", "0.0.0.0:0"}, "--secret"},
 		{"all interfaces without a secret", []string{"server", "--listen", ":8089"}, "--secret"},
+		{"short secret on a public address", []string{"server", "--listen", "0.0.0.0:0", "--secret", "hunter2hunter2"}, "at least 16"},
 		{"bad address", []string{"server", "--listen", "nowhere"}, "--listen"},
 		{"missing scenarios folder", []string{"server", "--scenarios", "/does/not/exist"}, "--scenarios"},
 		{"--secret without --server", []string{"run", "-u", "http://127.0.0.1:1/", "--rate", "1", "--secret", "s"}, "--server"},

@@ -80,7 +80,10 @@ func (p Profile) From(t time.Duration, v float64) Profile {
 	return out
 }
 
-// ParseStages parses "D:T,D:T,…", e.g. "30s:200,1m:200,30s:0".
+// ParseStages parses "D:T,D:T,…", e.g. "30s:200,1m:200,30s:0". Every
+// duration must be positive and every target a finite number ≥ 0; the
+// ceilings (MaxVUs, MaxRate) depend on the model and are checked where the
+// plan is validated.
 func ParseStages(s string) ([]Stage, error) {
 	var out []Stage
 	for i, part := range strings.Split(s, ",") {
@@ -93,8 +96,9 @@ func ParseStages(s string) ([]Stage, error) {
 		if err != nil || dur <= 0 {
 			return nil, fmt.Errorf("stage %d %q: bad duration %q (want e.g. 30s or 2m)", i+1, part, d)
 		}
+		// ParseFloat accepts "NaN", "Inf" and "+Inf"; none is a load.
 		target, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
-		if err != nil || target < 0 || math.IsInf(target, 0) {
+		if err != nil || !(target >= 0) || math.IsInf(target, 0) {
 			return nil, fmt.Errorf("stage %d %q: bad target %q (want a number ≥ 0)", i+1, part, t)
 		}
 		out = append(out, Stage{Duration: dur, Target: target})

@@ -225,7 +225,7 @@ func Build(id string, res *controller.Result, cores int) Summary {
 			BytesSent: tot.BytesSent, BytesReceived: tot.BytesReceived,
 			Iterations: total.Iterations, DroppedIterations: total.Dropped, DueIterations: total.Due,
 		},
-		Plan:       planInfo(res.Plan),
+		Plan:       PlanOf(res.Plan),
 		Latency:    latency(tot.Latency),
 		Errors:     classes(&tot),
 		Messages:   []ErrorMessage{},
@@ -305,7 +305,8 @@ const (
 	ReasonCPU      = "generator_cpu"      // the generator used (nearly) all its cores
 )
 
-func planInfo(p scenario.Plan) PlanInfo {
+// PlanOf describes p's offered load in the words of the CLI.
+func PlanOf(p scenario.Plan) PlanInfo {
 	l := p.Load
 	out := PlanInfo{Model: l.Model.String(), MaxVUs: l.MaxVUs, Iterations: l.Iterations, Timeout: p.Timeout.String()}
 	if l.Model == engine.Open {

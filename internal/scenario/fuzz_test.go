@@ -3,6 +3,7 @@ package scenario_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -42,6 +43,31 @@ func FuzzLoad(f *testing.F) {
 			}
 			f.Add(b)
 		}
+	}
+	// Small versions of the hostile shapes: deep nesting (flow, block,
+	// "- "), an anchor merged into many steps, growing templates, numbers
+	// that are not numbers.
+	deep := func(open, close string, n int) string { return strings.Repeat(open, n) + strings.Repeat(close, n) }
+	var block, merged strings.Builder
+	for i := range scenario.MaxDepth + 2 {
+		block.WriteString(strings.Repeat(" ", i) + "a:\n")
+	}
+	merged.WriteString("target: http://x\nx-a: &a {headers: {A: b}}\nflows:\n  - steps:\n")
+	for i := range 40 {
+		fmt.Fprintf(&merged, "      - {<<: *a, get: /%d}\n", i)
+	}
+	for _, seed := range []string{
+		deep("[", "]", scenario.MaxDepth+1),
+		"flows: " + deep("{a: ", "}", scenario.MaxDepth),
+		strings.Repeat("- ", scenario.MaxDepth+1) + "x",
+		block.String(),
+		"target: http://x\nflows: [{steps: [{get: /, json: " + deep("[", "]", 40) + "}]}]\n",
+		merged.String(),
+		"target: http://x\nflows: [{steps: [{post: /, body: \"" + strings.Repeat("{{randString 4096}}", 20) + "\"}]}]\n",
+		"target: http://x\nload: {rate: .nan, stages: [{duration: 1s, target: .inf}]}\nflows: [{steps: [{get: /}]}]\n",
+		"target: http://x\nload: {vus: 100001}\nflows: [{steps: [{get: /, timeout: 0s}]}]\n",
+	} {
+		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		p, err := scenario.Parse("fuzz.yaml", src, scenario.Options{Getenv: testEnv, ReadFile: fakeFiles})

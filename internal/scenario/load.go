@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -41,7 +42,7 @@ const MaxFileSize = 10 << 20
 
 // LoadFile reads, parses and validates the scenario file at path.
 func LoadFile(path string, o Options) (Plan, error) {
-	src, err := o.read(path)
+	src, err := o.read(path, MaxFileSize)
 	if err != nil {
 		return Plan{}, Problems{&Error{File: path, Msg: "reading: " + fileErr(err)}}
 	}
@@ -51,11 +52,44 @@ func LoadFile(path string, o Options) (Plan, error) {
 	return Parse(path, src, o)
 }
 
-func (o Options) read(name string) ([]byte, error) {
+// MaxDataFileSize bounds a data file (csv, json) or a body_file: they are
+// held in memory for the whole run, once per run, not per VU.
+const MaxDataFileSize = 64 << 20
+
+func (o Options) read(name string, limit int64) ([]byte, error) {
 	if o.ReadFile != nil {
 		return o.ReadFile(name)
 	}
-	return os.ReadFile(name)
+	return readBounded(name, limit)
+}
+
+// readBounded reads a regular file of at most limit bytes. A device, a
+// pipe or a file still growing (/dev/zero, a FIFO, a log) is refused or
+// cut off at the limit instead of being read without end.
+func readBounded(name string, limit int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", name)
+	}
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%s is %d bytes, more than the limit of %d (docs/limits.md)", name, st.Size(), limit)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s grew past the limit of %d bytes while it was read", name, limit)
+	}
+	return b, nil
 }
 
 func fileErr(err error) string {
@@ -263,6 +297,17 @@ func (l *loader) integer(n *node, path, key string) (int64, bool) {
 	return 0, false
 }
 
+// vus reads a count of VUs, refusing one above the ceiling here, with the
+// number as written (Validate would see it clamped to an int32).
+func (l *loader) vus(n *node, path, key string) (int64, bool) {
+	v, ok := l.integer(n, path, key)
+	if ok && v > engine.MaxVUs {
+		l.errorf(n, path, "%s %d is more than the maximum of %d virtual users", path, v, engine.MaxVUs)
+		return v, false
+	}
+	return v, ok
+}
+
 func (l *loader) number(n *node, path, key string) (float64, bool) {
 	l.mark(path, n)
 	switch v := n.value.(type) {
@@ -288,10 +333,17 @@ func (l *loader) boolean(n *node, path, key string) (bool, bool) {
 	return false, false
 }
 
+// duration reads a duration that must be positive: in a scenario file a
+// zero would only mean "the default" (or, for a stage, nothing), which
+// leaving the key out says clearly.
 func (l *loader) duration(n *node, path, key string) (time.Duration, bool) {
 	l.mark(path, n)
 	if n.kind == scalarNode && n.tag == "str" {
 		if d, err := time.ParseDuration(strings.TrimSpace(n.text)); err == nil {
+			if d <= 0 {
+				l.errorf(n, path, "`%s` must be a positive duration, got %s", key, n.text)
+				return 0, false
+			}
 			return d, true
 		}
 	}
@@ -409,14 +461,14 @@ func (l *loader) load(n *node) Load {
 		}
 	}
 	if v := f["vus"]; v != nil {
-		n, _ := l.integer(v, "load.vus", "vus")
+		n, _ := l.vus(v, "load.vus", "vus")
 		ld.VUs = int(clampInt(n))
 	}
 	if v := f["rate"]; v != nil {
 		ld.Rate, _ = l.number(v, "load.rate", "rate")
 	}
 	if v := f["max_vus"]; v != nil {
-		n, _ := l.integer(v, "load.max_vus", "max_vus")
+		n, _ := l.vus(v, "load.max_vus", "max_vus")
 		ld.MaxVUs = int(clampInt(n))
 	}
 	if v := f["duration"]; v != nil {
@@ -603,7 +655,7 @@ func (l *loader) readFile(name string) ([]byte, error) {
 	if !filepath.IsAbs(name) && l.opts.Dir != "" {
 		full = filepath.Join(l.opts.Dir, name)
 	}
-	b, err := l.opts.read(full)
+	b, err := l.opts.read(full, MaxDataFileSize)
 	if err != nil {
 		return nil, errors.New(fileErr(err))
 	}
@@ -733,6 +785,10 @@ func (l *loader) think(n *node, path string) (time.Duration, time.Duration) {
 	a, err := time.ParseDuration(strings.TrimSpace(lo))
 	if err != nil {
 		return bad()
+	}
+	if a <= 0 {
+		l.errorf(n, path, "`think` must be a positive duration, got %s", n.text)
+		return 0, 0
 	}
 	if !isRange {
 		return a, 0

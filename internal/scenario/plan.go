@@ -3,7 +3,9 @@ package scenario
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -130,7 +132,9 @@ func (p *Plan) Validate() error {
 		if !validHeaderName(h.Name) {
 			v.add(path, "bad header name %q", h.Name)
 		}
-		sc.checkTemplate(v, path, h.Value, nil)
+		if sc.checkTemplate(v, path, h.Value, nil) != nil {
+			sc.checkDefaultHeader(v, path, h)
+		}
 	}
 	avail := sc.startVars()
 	for j := range p.Setup {
@@ -188,10 +192,19 @@ func (p *Plan) validateLoad(v *validator) {
 	if l.Duration == 0 && len(l.Stages) == 0 && l.Iterations == 0 {
 		l.Duration = DefaultDuration
 	}
+	// What a stage target counts: VUs in the closed model, iterations/s in
+	// the open one; each has its ceiling (engine.MaxVUs, engine.MaxRate).
+	unit, ceiling := "virtual users", engine.MaxVUs
 	switch l.Model {
 	case engine.Open:
-		if l.Rate < 0 || (l.Rate == 0 && len(l.Stages) == 0) {
+		unit, ceiling = "iterations/s", engine.MaxRate
+		switch {
+		case math.IsNaN(l.Rate) || math.IsInf(l.Rate, 0):
+			v.add("load.rate", "load.rate must be a number, got %v", l.Rate)
+		case l.Rate < 0 || (l.Rate == 0 && len(l.Stages) == 0):
 			v.add("load.rate", "rate must be positive, got %v", l.Rate)
+		case l.Rate > engine.MaxRate:
+			v.add("load.rate", "load.rate %s is more than the maximum of %d iterations/s", num(l.Rate), engine.MaxRate)
 		}
 		if l.VUs != 0 {
 			v.add("load.vus", "vus belongs to the closed model; the open model takes rate (and max_vus)")
@@ -199,12 +212,18 @@ func (p *Plan) validateLoad(v *validator) {
 		if l.MaxVUs < 0 {
 			v.add("load.max_vus", "max_vus must be positive, got %d", l.MaxVUs)
 		}
+		if l.MaxVUs > engine.MaxVUs {
+			v.add("load.max_vus", "load.max_vus %d is more than the maximum of %d virtual users", l.MaxVUs, engine.MaxVUs)
+		}
 	case engine.Closed:
 		if l.VUs == 0 && len(l.Stages) == 0 {
 			l.VUs = DefaultVUs
 		}
 		if l.VUs < 0 {
 			v.add("load.vus", "vus must be positive, got %d", l.VUs)
+		}
+		if l.VUs > engine.MaxVUs {
+			v.add("load.vus", "load.vus %d is more than the maximum of %d virtual users", l.VUs, engine.MaxVUs)
 		}
 		if l.Rate != 0 {
 			v.add("load.rate", "rate belongs to the open model; the closed model takes vus")
@@ -215,15 +234,31 @@ func (p *Plan) validateLoad(v *validator) {
 	default:
 		v.add("load.model", "unknown load model %d", l.Model)
 	}
+	var total time.Duration
 	for i, s := range l.Stages {
-		if s.Duration <= 0 || s.Target < 0 {
-			v.add(fmt.Sprintf("load.stages[%d]", i), "stage %d: want a positive duration and a target ≥ 0", i+1)
+		path := fmt.Sprintf("load.stages[%d]", i)
+		if s.Duration <= 0 {
+			v.add(path+".duration", "stage %d: want a positive duration, got %v", i+1, s.Duration)
+		} else if total += s.Duration; total < 0 {
+			v.add(path+".duration", "stage %d: the stages last longer than %v", i+1, time.Duration(math.MaxInt64))
+			total = math.MaxInt64
+		}
+		switch {
+		case math.IsNaN(s.Target) || math.IsInf(s.Target, 0):
+			v.add(path+".target", "%s.target must be a number, got %v", path, s.Target)
+		case s.Target < 0:
+			v.add(path+".target", "stage %d: want a target ≥ 0, got %v", i+1, s.Target)
+		case s.Target > float64(ceiling):
+			v.add(path+".target", "%s.target %s is more than the maximum of %d %s", path, num(s.Target), ceiling, unit)
 		}
 	}
-	if l.Profile().Peak() == 0 {
+	if l.Profile().Peak() == 0 { // NaN (reported above) is not 0
 		v.addSummary("load", "the load never rises above zero")
 	}
 }
+
+// num writes a number as people do: 5000000, not 5e+06.
+func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 func (p *Plan) validateThresholds(v *validator) {
 	var names []string

@@ -187,6 +187,7 @@ type scope struct {
 	p         *Plan
 	extracted map[string]string // variable -> where it is first extracted, in words
 	usedIn    map[int]bool      // data sources read by setup steps
+	sz        *sizer            // made on first use
 }
 
 func (p *Plan) newScope(v *validator) *scope {

@@ -230,6 +230,7 @@ func (p *Plan) validateStep(v *validator, sc *scope, path string, s *Step, avail
 			sc.checkTemplate(v, path+field, src, avail)
 		}
 	})
+	p.checkSizes(v, sc, path, s)
 	validateCheck(v, path+".check", s.Check)
 	for i, e := range s.Extract {
 		ep := fmt.Sprintf("%s.extract[%d]", path, i)

@@ -62,7 +62,11 @@ const maxNodes = 1_000_000
 type converter struct {
 	anchors map[string]*node
 	sizes   map[*node]int
-	total   int
+	// depths is how deeply each collection nests, aliases expanded: an
+	// alias of an alias of … nests deeper than the text does, and the
+	// loader and the workload walk the expanded tree.
+	depths map[*node]int
+	total  int
 }
 
 // posError is a problem the YAML layer found, at a position.
@@ -82,6 +86,9 @@ func parseYAML(src []byte) (root *node, err error) {
 			root, err = nil, &posError{1, 1, fmt.Sprintf("YAML parser failed: %v", r)}
 		}
 	}()
+	if err := checkDepth(src, MaxDepth); err != nil {
+		return nil, err
+	}
 	f, err := parser.ParseBytes(src, 0, parser.AllowDuplicateMapKey()) // duplicates are reported below, in our words
 	if err != nil {
 		return nil, syntaxError(err)
@@ -101,7 +108,7 @@ func parseYAML(src []byte) (root *node, err error) {
 		p := docs[1].Body.GetToken().Position
 		return nil, &posError{p.Line, p.Column, "more than one YAML document: a scenario file holds one"}
 	}
-	c := &converter{anchors: map[string]*node{}, sizes: map[*node]int{}}
+	c := &converter{anchors: map[string]*node{}, sizes: map[*node]int{}, depths: map[*node]int{}}
 	return c.convert(docs[0].Body)
 }
 
@@ -125,11 +132,15 @@ func (c *converter) errorf(n ast.Node, format string, args ...any) error {
 	return &posError{l, col, fmt.Sprintf(format, args...)}
 }
 
-func (c *converter) grow(n *node, by int) error {
+// count adds by values to the document's total after alias expansion:
+// one for every node as it is read, and an anchor's whole size for every
+// alias of it. A node's own size (sizes) is kept apart: it grows by its
+// children's sizes and is never changed by an alias of it, so an anchor
+// merged into many steps costs its size once per use, not a doubling.
+func (c *converter) count(line, col, by int) error {
 	c.total += by
-	c.sizes[n] += by
 	if c.total > maxNodes {
-		return &posError{n.line, n.col, fmt.Sprintf("document too large: more than %d values once aliases are expanded", maxNodes)}
+		return &posError{line, col, fmt.Sprintf("document too large: more than %d values once aliases are expanded", maxNodes)}
 	}
 	return nil
 }
@@ -191,7 +202,8 @@ func (c *converter) convert(an ast.Node) (*node, error) {
 		if !ok {
 			return nil, c.errorf(an, "unknown alias *%s (anchors must be defined before use)", name)
 		}
-		if err := c.grow(target, c.sizes[target]); err != nil {
+		l, col := at(an.GetToken())
+		if err := c.count(l, col, c.sizes[target]); err != nil {
 			return nil, err
 		}
 		return target, nil
@@ -219,17 +231,25 @@ func (c *converter) convert(an ast.Node) (*node, error) {
 				return nil, err
 			}
 			n.items = append(n.items, cn)
-			if err := c.grow(n, c.sizes[cn]); err != nil {
-				return nil, err
-			}
+			c.sizes[n] += c.sizes[cn]
 		}
 	case *ast.CommentGroupNode, *ast.CommentNode:
 		n.kind, n.tag = nullNode, "null"
 	default:
 		return nil, c.errorf(an, "unsupported YAML construct (%s)", an.Type())
 	}
-	if err := c.grow(n, 1); err != nil {
+	c.sizes[n]++
+	if err := c.count(n.line, n.col, 1); err != nil {
 		return nil, err
+	}
+	if n.kind == mapNode || n.kind == seqNode {
+		d := 0
+		for _, ch := range append(n.items, n.vals...) {
+			d = max(d, c.depths[ch])
+		}
+		if c.depths[n] = d + 1; c.depths[n] > MaxDepth {
+			return nil, &posError{n.line, n.col, fmt.Sprintf("nesting deeper than %d levels once aliases are expanded", MaxDepth)}
+		}
 	}
 	return n, nil
 }
@@ -283,9 +303,7 @@ func (c *converter) pairs(n *node, mvs []*ast.MappingValueNode) error {
 		index[k.text] = len(n.keys)
 		n.keys = append(n.keys, k)
 		n.vals = append(n.vals, val)
-		if err := c.grow(n, c.sizes[val]); err != nil {
-			return err
-		}
+		c.sizes[n] += c.sizes[k] + c.sizes[val]
 	}
 	for _, m := range merged {
 		for i, k := range m.keys {
@@ -293,6 +311,7 @@ func (c *converter) pairs(n *node, mvs []*ast.MappingValueNode) error {
 				index[k.text] = len(n.keys)
 				n.keys = append(n.keys, k)
 				n.vals = append(n.vals, m.vals[i])
+				c.sizes[n] += c.sizes[k] + c.sizes[m.vals[i]]
 			}
 		}
 	}

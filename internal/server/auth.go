@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -22,11 +21,16 @@ const (
 	csrfHeader = "X-Surge-Request"
 )
 
-// Login attempts allowed per loginWindow before the API answers 429: the
-// secret is long and random, this only keeps a script from hammering it.
+// Failed attempts at the secret (a wrong bearer token or a wrong login)
+// allowed per client in authWindow before the API answers 429. The secret
+// is long and random; this keeps a script from hammering it, and because it
+// counts per client, a stranger cannot lock the owner out.
 const (
-	loginFailures = 10
-	loginWindow   = time.Minute
+	authFailures = 10
+	authWindow   = time.Minute
+	// maxAuthClients bounds the clients whose failures are remembered; past
+	// it the one whose last failure is oldest is forgotten.
+	maxAuthClients = 4096
 )
 
 // auth checks the secret and issues session cookies. A session cookie holds
@@ -35,15 +39,13 @@ const (
 type auth struct {
 	secretHash [32]byte
 	key        []byte
-
-	mu       sync.Mutex
-	failures []time.Time
+	limit      *limiter
 }
 
 func newAuth(secret string) *auth {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte("surge session v1"))
-	return &auth{secretHash: sha256.Sum256([]byte(secret)), key: m.Sum(nil)}
+	return &auth{secretHash: sha256.Sum256([]byte(secret)), key: m.Sum(nil), limit: newLimiter(authFailures, authWindow)}
 }
 
 // checkSecret compares in constant time (hashing first hides the length).
@@ -75,37 +77,28 @@ func (a *auth) validSession(v string, now time.Time) bool {
 	return hmac.Equal([]byte(sig), []byte(a.sign(exp)))
 }
 
-// allowLogin reports whether another attempt is allowed now.
-func (a *auth) allowLogin(now time.Time) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	keep := a.failures[:0]
-	for _, t := range a.failures {
-		if now.Sub(t) < loginWindow {
-			keep = append(keep, t)
-		}
-	}
-	a.failures = keep
-	return len(a.failures) < loginFailures
-}
-
-func (a *auth) failedLogin(now time.Time) {
-	a.mu.Lock()
-	a.failures = append(a.failures, now)
-	a.mu.Unlock()
-}
-
 // require wraps h so that it runs only for a request carrying the secret as
 // a bearer token, or a valid session cookie (with the CSRF header on
-// anything but GET and HEAD).
+// anything but GET and HEAD). Wrong bearer tokens count against the
+// client's attempts like wrong logins. An authenticated request may take
+// its time to send its body and may stream: the read deadline the
+// http.Server set for strangers is lifted.
 func (s *Server) require(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-			if s.auth.checkSecret(strings.TrimSpace(tok)) {
-				h(w, r)
+			client, now := clientOf(r, s.opts.TrustProxy), time.Now()
+			ok, retry := s.auth.limit.begin(client, now)
+			if !ok {
+				tooMany(w, retry)
 				return
 			}
-			unauthorized(w, "wrong secret")
+			if !s.auth.checkSecret(strings.TrimSpace(tok)) {
+				unauthorized(w, "wrong secret")
+				return
+			}
+			s.auth.limit.succeeded(client, now)
+			trusted(w)
+			h(w, r)
 			return
 		}
 		if c, err := r.Cookie(sessionCookie); err == nil && s.auth.validSession(c.Value, time.Now()) {
@@ -113,11 +106,18 @@ func (s *Server) require(h http.HandlerFunc) http.HandlerFunc {
 				writeError(w, http.StatusForbidden, "requests authenticated by the session cookie must carry the "+csrfHeader+" header")
 				return
 			}
+			trusted(w)
 			h(w, r)
 			return
 		}
 		unauthorized(w, "authentication required: send 'Authorization: Bearer SECRET' or log in")
 	}
+}
+
+// trusted lifts the read deadline of an authenticated request (a recorded
+// run's final summary may be large, and live streams last).
+func trusted(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 }
 
 func unauthorized(w http.ResponseWriter, msg string) {
@@ -131,9 +131,10 @@ type loginRequest struct {
 
 // handleLogin: POST /api/v1/login {"secret"} sets the session cookie.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	now := time.Now()
-	if !s.auth.allowLogin(now) {
-		writeError(w, http.StatusTooManyRequests, "too many failed logins: wait a minute")
+	client, now := clientOf(r, s.opts.TrustProxy), time.Now()
+	ok, retry := s.auth.limit.begin(client, now)
+	if !ok {
+		tooMany(w, retry)
 		return
 	}
 	var req loginRequest
@@ -142,10 +143,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.auth.checkSecret(req.Secret) {
-		s.auth.failedLogin(now)
 		unauthorized(w, "wrong secret")
 		return
 	}
+	s.auth.limit.succeeded(client, now)
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: s.auth.newSession(now), Path: "/",
 		Expires: now.Add(sessionTTL), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,

@@ -36,7 +36,15 @@ const (
 	verdictBetter = "better"
 	verdictWorse  = "worse"
 	verdictSame   = "same"
+	// verdictIncomparable: the runs were offered different loads (or one's
+	// load changed while it ran), so their measurements differ because the
+	// input did; judging them would judge the input.
+	verdictIncomparable = "incomparable"
 )
+
+// keptUpShare is the share of the offered rate an open-model run must
+// achieve, with no iteration dropped, to have kept up.
+const keptUpShare = 0.98
 
 // metricDelta is one metric of a comparison.
 type metricDelta struct {
@@ -70,6 +78,8 @@ type comparison struct {
 	Reason    string        `json:"reason"`
 	Notes     []note        `json:"notes"`
 	Intervals [2]int        `json:"steady_intervals"` // samples per run
+	// Load is each run's offered load in the CLI's words.
+	Load [2]string `json:"load"`
 	// EnoughData is false when a run has too few steady intervals for the
 	// rank test: the verdict is then "same" for want of evidence.
 	EnoughData bool `json:"enough_data"`
@@ -118,6 +128,7 @@ func compare(runs [2]store.Run, sums [2]report.Summary, events [2][]store.Event)
 				Text: fmt.Sprintf("run %s is still running: compared with its data so far", "AB"[i:i+1])})
 		}
 	}
+	var changed []string
 	for i, evs := range events {
 		var changes []string
 		for _, e := range evs {
@@ -125,20 +136,39 @@ func compare(runs [2]store.Run, sums [2]report.Summary, events [2][]store.Event)
 				changes = append(changes, fmt.Sprintf("%s at %s", e.Detail, e.T.Sub(runs[i].Started).Round(time.Second)))
 			}
 		}
+		if len(changes) == 0 {
+			// A run recorded from elsewhere has no PATCH here: its summary
+			// lists its live changes.
+			for _, e := range sums[i].Events {
+				switch e.Kind {
+				case "rate":
+					changes = append(changes, fmt.Sprintf("rate %s/s at %s", number(e.Value), shortDuration(time.Duration(e.Elapsed*float64(time.Second)).Round(time.Second))))
+				case "vus":
+					changes = append(changes, fmt.Sprintf("%s VUs at %s", number(e.Value), shortDuration(time.Duration(e.Elapsed*float64(time.Second)).Round(time.Second))))
+				}
+			}
+		}
 		if len(changes) > 0 {
 			c.Notes = append(c.Notes, note{Kind: "load_changed", Params: map[string]string{"run": "AB"[i : i+1], "changes": strings.Join(changes, ", ")},
 				Text: fmt.Sprintf("run %s's load was changed while it ran (%s)", "AB"[i:i+1], strings.Join(changes, ", "))})
+			changed = append(changed, fmt.Sprintf("run %s's load was changed while it ran (%s)", "AB"[i:i+1], strings.Join(changes, ", ")))
 		}
 	}
-	la, lb := loadText(plans[0]), loadText(plans[1])
-	sameLoad := la == lb
-	if !sameLoad {
+	la, lb := loadText(plans[0].Load), loadText(plans[1].Load)
+	c.Load = [2]string{la, lb}
+	differs := loadDifference(plans[0].Load, plans[1].Load)
+	if differs != "" {
 		c.Notes = append(c.Notes, note{Kind: "load_differs", Params: map[string]string{"a": la, "b": lb},
 			Text: fmt.Sprintf("the runs' load differs (%s vs %s)", la, lb)})
 	}
 	if !sameRequests(plans[0], plans[1]) {
 		c.Notes = append(c.Notes, note{Kind: "requests_differ", Text: "the runs sent different requests (targets or flows differ)"})
 	}
+	var incomparable []string
+	if differs != "" {
+		incomparable = append(incomparable, differs+": A was offered "+la+", B "+lb)
+	}
+	incomparable = append(incomparable, changed...)
 	steady := [2][]report.Point{steadyPoints(sums[0].Timeline), steadyPoints(sums[1].Timeline)}
 	c.Intervals = [2]int{len(steady[0]), len(steady[1])}
 	c.EnoughData = c.Intervals[0] >= minSteadyIntervals && c.Intervals[1] >= minSteadyIntervals
@@ -148,7 +178,6 @@ func compare(runs [2]store.Run, sums [2]report.Summary, events [2][]store.Event)
 		lowerBetter bool
 		whole       func(*report.Summary) float64
 		point       func(report.Point) (float64, bool)
-		skip        string // why the verdict ignores it
 	}
 	lat := func(name string, whole func(report.Latency) float64, point func(report.Point) float64) metric {
 		return metric{name: name, unit: "ms", lowerBetter: true,
@@ -171,9 +200,7 @@ func compare(runs [2]store.Run, sums [2]report.Summary, events [2][]store.Event)
 				return 100 * float64(p.Errors) / float64(p.Requests), true
 			}},
 	}
-	if plans[0].Load.Model == engine.Open && plans[1].Load.Model == engine.Open && offered(plans[0]) != offered(plans[1]) {
-		metrics[3].skip = "the open model's throughput follows the offered rate, which differs"
-	}
+	open := plans[0].Load.Model == engine.Open && plans[1].Load.Model == engine.Open
 
 	var worse, better []string
 	for _, m := range metrics {
@@ -198,9 +225,17 @@ func compare(runs [2]store.Run, sums [2]report.Summary, events [2][]store.Event)
 			}
 		}
 		d.Verdict, d.Reason = judge(m.name, m.unit, m.lowerBetter, d, xs, ys, &d.PValue)
-		if m.skip != "" && d.Verdict != verdictSame {
-			d.Reason += "; not counted: " + m.skip
-			d.Verdict = verdictSame
+		if m.name == "rps" && open {
+			// The open model's throughput is the offered rate when the
+			// run keeps up: it says whether each run kept up, not which
+			// is "higher".
+			d.PValue = nil
+			d.Verdict, d.Reason = keptUp(plans, sums)
+		}
+		if len(incomparable) > 0 {
+			d.Verdict = verdictIncomparable
+			d.PValue = nil
+			d.Reason = fmt.Sprintf("%s: %s → %s %s, not judged: the offered load differs", m.name, num(d.A), num(d.B), m.unit)
 		}
 		switch d.Verdict {
 		case verdictWorse:
@@ -211,6 +246,9 @@ func compare(runs [2]store.Run, sums [2]report.Summary, events [2][]store.Event)
 		c.Metrics = append(c.Metrics, d)
 	}
 	switch {
+	case len(incomparable) > 0:
+		c.Verdict, c.Reason = verdictIncomparable, strings.Join(incomparable, "; ")+
+			": the measurements differ because the input did; compare runs offered the same load"
 	case len(worse) > 0:
 		c.Verdict, c.Reason = verdictWorse, strings.Join(worse, "; ")
 		if len(better) > 0 {
@@ -347,43 +385,42 @@ func mannWhitneyP(xs, ys []float64) float64 {
 	return math.Erfc(z / math.Sqrt2)
 }
 
-// loadText describes a plan's load for notes, e.g. "open 200/s for 30s".
-func loadText(p scenario.Plan) string {
-	l := p.Load
-	var b strings.Builder
-	b.WriteString(l.Model.String())
-	if l.Model == engine.Open {
-		fmt.Fprintf(&b, " %s/s", num(l.Rate))
-	} else {
-		fmt.Fprintf(&b, " %d VUs", l.VUs)
-	}
-	if len(l.Stages) > 0 {
-		parts := make([]string, len(l.Stages))
-		for i, s := range l.Stages {
-			parts[i] = fmt.Sprintf("%v:%s", s.Duration, num(s.Target))
-		}
-		fmt.Fprintf(&b, " stages %s", strings.Join(parts, ","))
-	} else if l.Duration > 0 {
-		fmt.Fprintf(&b, " for %v", l.Duration)
-	}
-	if l.Iterations > 0 {
-		fmt.Fprintf(&b, " up to %d requests", l.Iterations)
-	}
-	return b.String()
-}
-
-// offered is the open model's rate profile, without its length.
-func offered(p scenario.Plan) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%g", p.Load.Rate)
-	for _, s := range p.Load.Stages {
-		fmt.Fprintf(&b, ",%g", s.Target)
-	}
-	return b.String()
-}
-
 func sameRequests(a, b scenario.Plan) bool {
 	ja, _ := json.Marshal([]any{a.Target, a.Flows, a.Headers})
 	jb, _ := json.Marshal([]any{b.Target, b.Flows, b.Headers})
 	return bytes.Equal(ja, jb)
+}
+
+// keptUp judges the open model's throughput: whether each run achieved
+// the offered rate (within keptUpShare, with no iteration dropped).
+func keptUp(plans [2]scenario.Plan, sums [2]report.Summary) (verdict, reason string) {
+	var ok [2]bool
+	var says [2]string
+	for i := range sums {
+		ok[i], says[i] = keptUpWith(plans[i].Load, &sums[i])
+	}
+	why := "A " + says[0] + "; B " + says[1]
+	switch {
+	case ok[0] && !ok[1]:
+		return verdictWorse, "rps: B did not keep up with the offered rate (" + why + ")"
+	case !ok[0] && ok[1]:
+		return verdictBetter, "rps: B kept up with the offered rate and A did not (" + why + ")"
+	case ok[0]:
+		return verdictSame, "rps: both kept up with the offered rate (" + why + ")"
+	}
+	return verdictSame, "rps: neither kept up with the offered rate (" + why + ")"
+}
+
+func keptUpWith(l scenario.Load, s *report.Summary) (bool, string) {
+	offered := offeredRate(l)
+	achieved := s.Totals.RPS // quick mode: one request per iteration
+	if s.Totals.Iterations > 0 && s.Run.DurationS > 0 {
+		achieved = float64(s.Totals.Iterations) / s.Run.DurationS
+	}
+	dropped := s.Totals.DroppedIterations
+	text := fmt.Sprintf("achieved %s of %s iterations/s", num(achieved), num(offered))
+	if dropped > 0 {
+		text += fmt.Sprintf(", dropped %d", dropped)
+	}
+	return dropped == 0 && (offered == 0 || achieved >= keptUpShare*offered), text
 }

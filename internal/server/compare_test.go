@@ -60,7 +60,8 @@ func TestCompareVerdicts(t *testing.T) {
 		{"errors up", run{30, 100, 200, 0, 0.05, 200}, run{30, 100, 200, 5, 0.05, 200}, verdictWorse, "error_rate", "error_rate rose"},
 		{"small but real", run{30, 100, 200, 0, 0.005, 200}, run{30, 102, 200, 0, 0.005, 200}, verdictSame, "", "small"},
 		{"too short to tell", run{4, 100, 200, 0, 0.1, 200}, run{4, 300, 200, 0, 0.1, 200}, verdictSame, "", "too few steady intervals"},
-		{"open model at another rate: rps not counted", run{30, 100, 200, 0, 0.05, 200}, run{30, 100, 400, 0, 0.05, 400}, verdictSame, "", "noise"},
+		{"open model at another rate: incomparable", run{30, 100, 200, 0, 0.05, 100}, run{30, 1, 200, 0, 0.05, 300}, verdictIncomparable, "p99", "offered rates differ (100 vs 300/s)"},
+		{"open model that kept up: rps judged by keeping up", run{30, 100, 200, 0, 0.05, 200}, run{30, 100, 180, 0, 0.05, 200}, verdictWorse, "rps", "B did not keep up"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ra, sa := synthetic("a", openPlan(tc.a.rate), tc.a.n, tc.a.p99, tc.a.rps, tc.a.errPct, tc.a.noise, 1)

@@ -18,9 +18,10 @@ const (
 // apiError is an error the API reports with a status; Field names the bad
 // input when there is one.
 type apiError struct {
-	Status int
-	Field  string
-	Msg    string
+	Status   int
+	Field    string
+	Msg      string
+	Problems []problem // every bad field of a 400; nil: just Field and Msg
 }
 
 func (e *apiError) Error() string { return e.Msg }
@@ -40,6 +41,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 type errorBody struct {
 	Error string `json:"error"`
 	Field string `json:"field,omitempty"`
+	// Problems lists every bad field of a 400, each {"field", "message"}.
+	Problems []problem `json:"problems,omitempty"`
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
@@ -50,7 +53,15 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	if errors.As(err, &ae) {
-		writeJSON(w, ae.Status, errorBody{Error: ae.Msg, Field: ae.Field})
+		b := errorBody{Error: ae.Msg, Field: ae.Field, Problems: ae.Problems}
+		if ae.Status == http.StatusBadRequest && b.Problems == nil {
+			msg := strings.TrimPrefix(ae.Msg, ae.Field+": ")
+			if ae.Field == "" {
+				msg = ae.Msg
+			}
+			b.Problems = []problem{{Field: ae.Field, Message: msg}}
+		}
+		writeJSON(w, ae.Status, b)
 		return
 	}
 	s.log.Error("api", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -44,8 +44,10 @@ func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) {
 	}
 	run := store.Run{ID: NewRunID(req.Started), Name: req.Name, Status: store.Running, Source: store.SourceCLI,
 		Model: plan.Load.Model.String(), Started: req.Started, Plan: req.Plan}
-	if err := s.st.Create(r.Context(), run); err != nil {
-		s.fail(w, r, err)
+	err := s.st.Create(r.Context(), run)
+	s.noteWrite(err)
+	if err != nil {
+		s.fail(w, r, storeError(err))
 		return
 	}
 	s.log.Info("recording a run from the command line", "run", run.ID, "name", run.Name)
@@ -83,7 +85,9 @@ func (s *Server) handleInterval(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	iv.Summary.Run.ID, iv.Summary.Run.Status = run.ID, string(store.Running)
-	if err := s.st.Append(r.Context(), run.ID, iv.Seq, iv.Point, &iv.Summary); err != nil {
+	err = s.st.Append(r.Context(), run.ID, iv.Seq, iv.Point, &iv.Summary)
+	s.noteWrite(err)
+	if err != nil {
 		s.fail(w, r, storeError(err))
 		return
 	}
@@ -119,7 +123,9 @@ func (s *Server) handleFinish(w http.ResponseWriter, r *http.Request) {
 	if req.Summary != nil {
 		req.Summary.Run.ID, req.Summary.Run.Status = run.ID, string(req.Status)
 	}
-	if err := s.st.Finish(r.Context(), run.ID, req.Status, req.Error, req.Summary); err != nil {
+	err = s.st.Finish(r.Context(), run.ID, req.Status, req.Error, req.Summary)
+	s.noteWrite(err)
+	if err != nil {
 		s.fail(w, r, storeError(err))
 		return
 	}

@@ -36,6 +36,9 @@ type active struct {
 	ctl    *controller.Controller
 	cancel context.CancelCauseFunc
 	done   chan struct{} // closed when the run is recorded as ended
+	// recordErr is the first write of the run's data that failed; set and
+	// read by the controller's goroutine (the sink, then s.run).
+	recordErr error
 }
 
 // control is what PATCH takes for this run.
@@ -87,6 +90,9 @@ func (s *Server) Start(ctx context.Context, plan scenario.Plan, request json.Raw
 	if err := s.base.Err(); err != nil {
 		return "", &apiError{Status: http.StatusServiceUnavailable, Msg: context.Cause(s.base).Error()}
 	}
+	if err := s.writable(ctx); err != nil {
+		return "", err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.active != nil {
@@ -101,6 +107,10 @@ func (s *Server) Start(ctx context.Context, plan scenario.Plan, request json.Raw
 	run := store.Run{ID: id, Name: plan.Name, Status: store.Running, Source: store.SourceServer,
 		Model: plan.Load.Model.String(), Started: now, Plan: pj, Request: request}
 	if err := s.st.Create(ctx, run); err != nil {
+		if errors.Is(err, store.ErrWrite) {
+			s.noteWrite(err)
+			return "", unavailable(err)
+		}
 		return "", err
 	}
 	runCtx, cancel := context.WithCancelCause(s.base)
@@ -131,13 +141,20 @@ func (s *Server) run(ctx context.Context, a *active) {
 	if err != nil {
 		status, why = store.Failed, err.Error()
 	}
+	if a.recordErr != nil {
+		status, why = store.Failed, "stopped because its data could not be recorded: "+a.recordErr.Error()
+	}
 	if sum != nil {
 		sum.Run.Status = string(status)
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
-	if err := s.st.Finish(wctx, a.id, status, why, sum); err != nil {
-		s.log.Error("recording the end of a run", "run", a.id, "err", err)
+	e := &ending{status: status, why: why, sum: sum, ended: time.Now()}
+	if err := s.finishRun(wctx, a.id, e); err != nil {
+		s.log.Error("recording the end of a run: kept until the store can write", "run", a.id, "err", err)
+		s.mu.Lock()
+		s.unrecorded[a.id] = e
+		s.mu.Unlock()
 	}
 	s.log.Info("run ended", "run", a.id, "status", status, "why", why)
 	s.mu.Lock()
@@ -158,10 +175,22 @@ var _ sink.Sink = (*runSink)(nil)
 // Consume implements sink.Sink.
 func (k *runSink) Consume(ctx context.Context, snap metrics.Snapshot) error {
 	iv := k.tr.Add(snap)
+	if k.a.recordErr != nil {
+		// Stopping: the run's data can no longer be written.
+		k.s.interval(k.a.info, iv)
+		return nil
+	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
-	if err := k.s.st.Append(wctx, k.a.id, iv.Seq, iv.Point, &iv.Summary); err != nil {
-		return fmt.Errorf("recording interval %d: %w", iv.Seq, err)
+	err := k.s.st.Append(wctx, k.a.id, iv.Seq, iv.Point, &iv.Summary)
+	k.s.noteWrite(err)
+	if err != nil {
+		err = fmt.Errorf("recording interval %d: %w", iv.Seq, err)
+		// Load that cannot be recorded is sent for nothing: stop the run.
+		k.a.recordErr = err
+		k.a.cancel(err)
+		k.s.log.Error("stopping a run whose data cannot be recorded", "run", k.a.id, "err", err)
+		return err
 	}
 	k.s.interval(k.a.info, iv)
 	return nil
@@ -181,6 +210,9 @@ func (s *Server) ownRun(ctx context.Context, id string) (*active, error) {
 	run, err := s.st.Get(ctx, id)
 	if err != nil {
 		return nil, storeError(err)
+	}
+	if e := s.unrecordedEnd(id); e != nil {
+		return nil, &apiError{Status: http.StatusConflict, Msg: fmt.Sprintf("run %s has ended (%s: %s)", id, e.status, e.why)}
 	}
 	if run.Status == store.Running && run.Source == store.SourceCLI {
 		return nil, &apiError{Status: http.StatusConflict, Msg: "run " + id + " is being run by a surge run on another machine or process: control it there"}
@@ -218,11 +250,15 @@ func (s *Server) handleAdjust(w http.ResponseWriter, r *http.Request) {
 		v = *req.Rate
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			err = badRequest("rate", "rate: want a number ≥ 0, got %v", v)
+		} else if v > engine.MaxRate {
+			err = badRequest("rate", "rate: %v/s is more than the %d/s one run may ask for (docs/limits.md)", v, engine.MaxRate)
 		}
 		detail = "rate " + strconv.FormatFloat(v, 'f', -1, 64) + "/s"
 	case req.VUs != nil:
 		if *req.VUs < 0 {
 			err = badRequest("vus", "vus: want a number ≥ 0, got %d", *req.VUs)
+		} else if *req.VUs > engine.MaxVUs {
+			err = badRequest("vus", "vus: %d is more than the %d VUs one run may have (docs/limits.md)", *req.VUs, engine.MaxVUs)
 		}
 		v = float64(*req.VUs)
 		detail = strconv.Itoa(*req.VUs) + " VUs"

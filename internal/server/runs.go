@@ -30,6 +30,11 @@ type runInfo struct {
 	RPS       float64 `json:"rps"`
 	ErrorRate float64 `json:"error_rate"`
 	P99       float64 `json:"p99_ms"`
+	// Load is the offered load in the CLI's words ("open · 200/s · 30s").
+	Load string `json:"load"`
+	// Passed: every threshold held (true), one failed (false), or the run
+	// has no thresholds or no summary yet (null).
+	Passed *bool `json:"passed"`
 }
 
 // runDetail is GET /api/v1/runs/{id}.
@@ -46,7 +51,11 @@ type runDetail struct {
 func info(r store.Run) runInfo {
 	i := runInfo{ID: r.ID, Name: r.Name, Status: string(r.Status), Model: r.Model, Source: r.Source,
 		Started: r.Started.Format(time.RFC3339Nano), Error: r.Error,
-		Requests: r.Figures.Requests, RPS: r.Figures.RPS, ErrorRate: r.Figures.ErrorRate, P99: r.Figures.P99}
+		Requests: r.Figures.Requests, RPS: r.Figures.RPS, ErrorRate: r.Figures.ErrorRate, P99: r.Figures.P99,
+		Passed: r.Figures.Passed}
+	if l, ok := planLoad(r.Plan); ok {
+		i.Load = loadText(l)
+	}
 	if !r.Ended.IsZero() {
 		i.Ended = r.Ended.Format(time.RFC3339Nano)
 	}
@@ -60,6 +69,8 @@ func storeError(err error) error {
 		return &apiError{Status: http.StatusNotFound, Msg: err.Error()}
 	case errors.Is(err, store.ErrNotRunning):
 		return &apiError{Status: http.StatusConflict, Msg: err.Error()}
+	case errors.Is(err, store.ErrWrite):
+		return &apiError{Status: http.StatusServiceUnavailable, Msg: err.Error() + ": free space in the data directory"}
 	}
 	return err
 }
@@ -82,7 +93,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]runInfo, len(runs))
 	for i, run := range runs {
-		out[i] = info(run)
+		out[i] = info(s.overlay(run))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"runs": out})
 }
@@ -96,7 +107,8 @@ func (s *Server) detail(ctx context.Context, id string) (runDetail, error) {
 	if err != nil {
 		return runDetail{}, err
 	}
-	d := runDetail{runInfo: info(run), Plan: run.Plan, Request: run.Request, Events: ev}
+	run = s.overlay(run)
+	d := runDetail{runInfo: info(run), Plan: servedPlan(run.Plan), Request: run.Request, Events: ev}
 	s.mu.Lock()
 	if a := s.active; a != nil && a.id == id {
 		d.Control = a.control()
@@ -118,7 +130,18 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 // handleDelete: DELETE /api/v1/runs/{id} removes a run that has ended.
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if err := s.st.Delete(r.Context(), id); err != nil {
+	if s.unrecordedEnd(id) != nil {
+		// Its end must be written before it can go.
+		s.recordEnds(r.Context())
+		if s.unrecordedEnd(id) != nil {
+			s.fail(w, r, &apiError{Status: http.StatusServiceUnavailable,
+				Msg: "run " + id + " has ended but the run store cannot write yet, so it cannot be deleted: free space in the data directory and try again"})
+			return
+		}
+	}
+	err := s.st.Delete(r.Context(), id)
+	s.noteWrite(err)
+	if err != nil {
 		s.fail(w, r, storeError(err))
 		return
 	}
@@ -140,6 +163,9 @@ func (s *Server) summary(ctx context.Context, id string) (report.Summary, error)
 		}
 		sum = emptySummary(run, sum.Timeline)
 	}
+	if e := s.unrecordedEnd(id); e != nil {
+		sum.Run.Status = string(e.status)
+	}
 	return sum, nil
 }
 
@@ -157,7 +183,7 @@ func emptySummary(run store.Run, timeline []report.Point) report.Summary {
 			Model: run.Model, Status: string(run.Status)},
 		Errors: errs, Messages: []report.ErrorMessage{}, Endpoints: []report.EndpointSummary{},
 		Checks: []report.CheckSummary{}, Thresholds: []report.ThresholdOutcome{}, Timeline: timeline,
-		Generator: report.Generator{Warnings: []string{}},
+		Generator: report.Generator{Warnings: []string{}, Reasons: []string{}}, Events: []report.Event{},
 	}
 }
 

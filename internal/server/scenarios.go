@@ -92,15 +92,20 @@ func (s *Server) handleScenario(w http.ResponseWriter, r *http.Request) {
 	}
 	defer root.Close()
 	f, err := root.Open(name)
-	if errors.Is(err, fs.ErrNotExist) {
+	if err != nil {
+		// Missing, or a symlink leading outside the folder (which os.Root
+		// refuses): either way there is no such scenario here.
+		if !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn("scenario file refused", "name", name, "err", err)
+		}
 		s.fail(w, r, notFound)
 		return
 	}
-	if err != nil {
-		s.fail(w, r, err)
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		s.fail(w, r, notFound)
 		return
 	}
-	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxScenarioFile+1))
 	if err != nil {
 		s.fail(w, r, err)

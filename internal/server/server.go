@@ -32,7 +32,28 @@ type Options struct {
 	Cores int
 	// NoUI serves the API alone, without the embedded dashboard.
 	NoUI bool
+	// TrustProxy takes the client's address from the last entry of
+	// X-Forwarded-For, for a server behind a reverse proxy; otherwise every
+	// client would share the proxy's allowance of wrong secrets. Without a
+	// proxy that sets the header, clients could pick their own address.
+	TrustProxy bool
+	// ReadHeaderTimeout and ReadTimeout bound how long HTTPServer's server
+	// waits for a request's headers, and for a whole request that has not
+	// authenticated (a slow client holds a connection and a goroutine); 0
+	// means DefaultReadHeaderTimeout and DefaultReadTimeout.
+	ReadHeaderTimeout, ReadTimeout time.Duration
 }
+
+// Timeouts of the http.Server that HTTPServer returns.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultReadTimeout bounds reading a request of a client that has not
+	// shown the secret: its headers and body (a login is a few bytes).
+	// Authenticated requests have it lifted, as their bodies can be large
+	// and their streams last.
+	DefaultReadTimeout = 30 * time.Second
+	idleTimeout        = 2 * time.Minute
+)
 
 // Server is the HTTP API and dashboard of `surge server`. It runs at most
 // one load test of its own at a time and records any number of runs sent by
@@ -54,8 +75,16 @@ type Server struct {
 	mu     sync.Mutex
 	active *active              // the run the server is running, if any
 	live   map[string]*liveView // running runs (own and recorded) by id
+	// unrecorded are own runs that have ended but whose end the store could
+	// not write yet; the janitor retries, and the API shows them as ended.
+	unrecorded map[string]*ending
 
 	janitorDone chan struct{}
+
+	healthMu sync.Mutex
+	// storeErr is the last failed write while the store cannot write (nil
+	// once a write works again); no run starts meanwhile.
+	storeErr error
 }
 
 // liveView is the latest state of a running run, for /metrics.
@@ -80,11 +109,31 @@ func New(o Options) *Server {
 	s := &Server{
 		opts: o, st: o.Store, log: o.Logger, auth: newAuth(o.Secret), hub: newHub(),
 		cores: o.Cores, base: base, shutdown: cancel,
-		live: map[string]*liveView{}, janitorDone: make(chan struct{}),
+		live: map[string]*liveView{}, unrecorded: map[string]*ending{}, janitorDone: make(chan struct{}),
 	}
 	s.routes()
 	go s.janitor()
 	return s
+}
+
+// HTTPServer returns an http.Server for the handler with the timeouts that
+// keep slow clients from holding connections (Options.ReadHeaderTimeout,
+// ReadTimeout). Serve it on a listener; Close the Server first when done.
+func (s *Server) HTTPServer() *http.Server {
+	rh, rt := s.opts.ReadHeaderTimeout, s.opts.ReadTimeout
+	if rh <= 0 {
+		rh = DefaultReadHeaderTimeout
+	}
+	if rt <= 0 {
+		rt = DefaultReadTimeout
+	}
+	return &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: rh,
+		ReadTimeout:       rt,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
 }
 
 // Handler returns the server's HTTP handler.
@@ -177,7 +226,8 @@ func (s *Server) Close(ctx context.Context) error {
 }
 
 // janitor marks recorded runs interrupted when their recorder stops
-// sending: the CLI was killed or lost its network.
+// sending (the CLI was killed or lost its network), and writes the ends of
+// own runs that the store could not write when they ended.
 func (s *Server) janitor() {
 	defer close(s.janitorDone)
 	t := time.NewTicker(leaseInterval)
@@ -187,25 +237,23 @@ func (s *Server) janitor() {
 		case <-s.base.Done():
 			return
 		case <-t.C:
+			s.recordEnds(s.base)
 			s.expireLeases(time.Now())
 		}
 	}
 }
 
 func (s *Server) expireLeases(now time.Time) {
-	running, err := s.st.Running(s.base)
+	// Only runs a `surge run --server` records: the server's own runs end
+	// by themselves, and one whose end could not be written waits in
+	// s.unrecorded, not for the janitor.
+	running, err := s.st.Recording(s.base)
 	if err != nil {
 		s.log.Warn("checking recorded runs", "err", err)
 		return
 	}
-	s.mu.Lock()
-	own := ""
-	if s.active != nil {
-		own = s.active.id
-	}
-	s.mu.Unlock()
 	for id, seen := range running {
-		if id == own || now.Sub(seen) < recordLease {
+		if now.Sub(seen) < recordLease {
 			continue
 		}
 		why := "the recording surge run stopped sending data"

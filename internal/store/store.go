@@ -27,7 +27,22 @@ var (
 	ErrNotRunning = errors.New("run is not running")
 	// ErrLocked: another process has the data directory open.
 	ErrLocked = errors.New("data directory is in use by another surge server")
+	// ErrWrite: a write failed for want of room or another fault of the
+	// disk or database (full disk, quota, I/O error), not because of what
+	// was asked. Writes may work again once the cause is gone.
+	ErrWrite = errors.New("the run store cannot write")
 )
+
+// writeError marks a failed write with ErrWrite, unless it failed because
+// of the run it was about (ErrNotFound, ErrNotRunning) or the caller gave
+// up (its context ended).
+func writeError(err error) error {
+	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrNotRunning) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrWrite, err)
+}
 
 // Status is a run's state. A run starts Running and ends in one of the others.
 type Status string
@@ -70,6 +85,9 @@ type Figures struct {
 	RPS       float64
 	ErrorRate float64 // percent
 	P99       float64 // ms
+	// Passed says whether every threshold held; nil when the run has no
+	// thresholds or no summary yet.
+	Passed *bool
 }
 
 // Event is something that happened during a run, e.g. a load change.
@@ -103,6 +121,10 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (*Store, error) 
 	}
 	s := &Store{lock: lock, log: logger}
 	path := filepath.Join(dir, FileName)
+	if err := private(path); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("opening store: %w", err)
+	}
 	const common = "_busy_timeout=5000&_foreign_keys=1"
 	s.w, err = sql.Open("sqlite", "file:"+path+"?"+common+"&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate")
 	if err == nil {
@@ -125,6 +147,26 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (*Store, error) 
 		return nil, fmt.Errorf("opening store: %w", err)
 	}
 	return s, nil
+}
+
+// private makes the database file readable by its owner alone before
+// SQLite opens it: the history holds plans with their headers (often API
+// tokens). SQLite gives the -wal and -shm files it creates the database
+// file's mode; files an older surge left readable are narrowed too.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close closes the database and releases the directory.
@@ -185,7 +227,7 @@ func (s *Store) Create(ctx context.Context, r Run) error {
 		r.ID, r.Name, r.Status, r.Source, r.Model, r.Started.UnixNano(), nullTime(r.Ended),
 		string(r.Plan), nullJSON(r.Request), r.Error, time.Now().UnixNano())
 	if err != nil {
-		return fmt.Errorf("creating run %s: %w", r.ID, err)
+		return fmt.Errorf("creating run %s: %w", r.ID, writeError(err))
 	}
 	return nil
 }
@@ -282,7 +324,7 @@ func (s *Store) AddEvent(ctx context.Context, id string, e Event) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO events (run_id, t, kind, detail) VALUES (?, ?, ?, ?)`,
 		id, e.T.UnixNano(), e.Kind, e.Detail)
 	if err != nil {
-		return fmt.Errorf("recording event of %s: %w", id, err)
+		return fmt.Errorf("recording event of %s: %w", id, writeError(err))
 	}
 	return nil
 }
@@ -302,7 +344,8 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // JSON in SQLite, so a list never decodes whole summaries.
 const runColumns = `id, name, status, source, model, started, ended, plan, request, error,
 	json_extract(summary, '$.totals.requests'), json_extract(summary, '$.totals.rps'),
-	json_extract(summary, '$.totals.error_rate'), json_extract(summary, '$.latency_ms.p99')`
+	json_extract(summary, '$.totals.error_rate'), json_extract(summary, '$.latency_ms.p99'),
+	(SELECT min(json_extract(t.value, '$.ok')) FROM json_each(summary, '$.thresholds') AS t)`
 
 func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 	var r Run
@@ -312,11 +355,16 @@ func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 	var req sql.NullString
 	var requests sql.NullInt64
 	var rps, errRate, p99 sql.NullFloat64
+	var passed sql.NullInt64
 	if err := sc.Scan(&r.ID, &r.Name, &r.Status, &r.Source, &r.Model, &started, &ended, &plan, &req, &r.Error,
-		&requests, &rps, &errRate, &p99); err != nil {
+		&requests, &rps, &errRate, &p99, &passed); err != nil {
 		return Run{}, err
 	}
 	r.Figures = Figures{Requests: requests.Int64, RPS: rps.Float64, ErrorRate: errRate.Float64, P99: p99.Float64}
+	if passed.Valid {
+		ok := passed.Int64 != 0
+		r.Figures.Passed = &ok
+	}
 	r.Started = time.Unix(0, started).UTC()
 	if ended.Valid {
 		r.Ended = time.Unix(0, ended.Int64).UTC()
@@ -364,11 +412,13 @@ func (s *Store) List(ctx context.Context, limit int) ([]Run, error) {
 	return runs, nil
 }
 
-// Running returns the runs in progress with when each last wrote.
-func (s *Store) Running(ctx context.Context) (map[string]time.Time, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, seen FROM runs WHERE status = ?`, Running)
+// Recording returns the runs in progress that a `surge run --server`
+// records (source cli), with when each last wrote. The server's own runs
+// are not among them: their liveness is the server's to know.
+func (s *Store) Recording(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, seen FROM runs WHERE status = ? AND source = ?`, Running, SourceCLI)
 	if err != nil {
-		return nil, fmt.Errorf("listing running runs: %w", err)
+		return nil, fmt.Errorf("listing recorded runs: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]time.Time{}
@@ -376,7 +426,7 @@ func (s *Store) Running(ctx context.Context) (map[string]time.Time, error) {
 		var id string
 		var seen int64
 		if err := rows.Scan(&id, &seen); err != nil {
-			return nil, fmt.Errorf("listing running runs: %w", err)
+			return nil, fmt.Errorf("listing recorded runs: %w", err)
 		}
 		out[id] = time.Unix(0, seen)
 	}
@@ -458,13 +508,52 @@ func (s *Store) Events(ctx context.Context, id string) ([]Event, error) {
 func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return writeError(err)
 	}
 	if err := f(tx); err != nil {
 		_ = tx.Rollback()
-		return err
+		return writeError(err)
 	}
-	return tx.Commit()
+	return writeError(tx.Commit())
+}
+
+// probeSize is what Probe writes: about an interval's worth of data.
+const probeSize = 64 << 10
+
+// Probe reports whether the store can write: it writes about an interval's
+// worth of data in a transaction that leaves nothing behind. An error wraps
+// ErrWrite.
+func (s *Store) Probe(ctx context.Context) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		const id = "\x00probe" // no run id starts with a NUL
+		if _, err := tx.ExecContext(ctx, `INSERT INTO runs (id, name, status, source, model, started, plan, seen)
+			VALUES (?, '', 'probe', '', '', 0, CAST(zeroblob(?) AS TEXT), 0)`, id, probeSize); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM runs WHERE id = ?`, id)
+		return err
+	})
+}
+
+// SetMaxSize caps the database file at about limit bytes, never below its
+// size now (so 0 means "no more than it has"): writes that would grow it
+// fail with ErrWrite, as on a full disk. A limit < 0 lifts the cap. It is a
+// quota for a store on a shared disk, and the way tests fill the disk.
+func (s *Store) SetMaxSize(ctx context.Context, limit int64) error {
+	var pageSize int64
+	if err := s.w.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&pageSize); err != nil {
+		return fmt.Errorf("capping the store: %w", err)
+	}
+	pages := int64(1<<32 - 2) // SQLite's largest
+	if limit >= 0 {
+		pages = max(limit/pageSize, 1) // 0 would only read the setting
+	}
+	// PRAGMA takes no bound parameters; pages is a number we computed.
+	// SQLite raises a cap below the current size to the current size.
+	if _, err := s.w.ExecContext(ctx, fmt.Sprintf(`PRAGMA max_page_count = %d`, pages)); err != nil {
+		return fmt.Errorf("capping the store: %w", err)
+	}
+	return nil
 }
 
 // oneRow turns an update that touched no row into ErrNotFound or ErrNotRunning.

@@ -13,6 +13,10 @@
 //	c, err := template.Compile(t, bind, template.Raw)
 //	buf, missing := c.Append(buf[:0], &state)
 //
+// MaxSize bounds what a template can render to (each generator at its
+// longest, each variable as its caller bounds it), so a loader can refuse
+// one that would turn a few bytes of file into megabytes of request.
+//
 // Templates and Compiled templates are immutable and safe for concurrent
 // use; a State belongs to one goroutine (one virtual user).
 package template

@@ -15,6 +15,8 @@ type generator struct {
 	usage string
 	check func(args []Arg) error
 	make  func(args []Arg) Getter // called once, at Compile
+	// sizeOf bounds the output for valid args (MaxSize).
+	sizeOf func(args []Arg) size
 }
 
 // maxRandString bounds {{randString N}}.
@@ -27,6 +29,7 @@ var funcs = map[string]generator{
 		make: func([]Arg) Getter {
 			return func(st *State) (Value, bool) { return Value{S: uuid(st)}, true }
 		},
+		sizeOf: func([]Arg) size { return safeText(36) },
 	},
 	"randInt": {
 		usage: "randInt MIN MAX",
@@ -52,6 +55,7 @@ var funcs = map[string]generator{
 				return Value{S: strconv.FormatInt(n, 10), JSON: true}, true
 			}
 		},
+		sizeOf: func([]Arg) size { return safeJSON(maxIntLen) },
 	},
 	"randString": {
 		usage: "randString LENGTH",
@@ -75,6 +79,7 @@ var funcs = map[string]generator{
 				return Value{S: string(b)}, true
 			}
 		},
+		sizeOf: func(args []Arg) size { return safeText(args[0].Int) },
 	},
 	"now": {
 		usage: `now, now "unix", now "rfc3339" or now "2006-01-02" (a Go time layout)`,
@@ -82,7 +87,23 @@ var funcs = map[string]generator{
 			if len(args) > 1 || (len(args) == 1 && (!args[0].IsStr || args[0].Str == "")) {
 				return errors.New("want no argument (Unix milliseconds) or one quoted format")
 			}
+			if len(args) == 1 && len(args[0].Str) > maxFormat {
+				return fmt.Errorf("a format is at most %d bytes", maxFormat)
+			}
 			return nil
+		},
+		sizeOf: func(args []Arg) size {
+			format := ""
+			if len(args) == 1 {
+				format = args[0].Str
+			}
+			switch format {
+			case "", "unixms", "unix":
+				return safeJSON(maxIntLen)
+			case "rfc3339":
+				return size{n: int64(len(time.RFC3339Nano))}
+			}
+			return size{n: formatSize(format)}
 		},
 		make: func(args []Arg) Getter {
 			format := ""

@@ -140,7 +140,10 @@ func (c *compiler) compileChecks(s *scenario.Step, cs *compiledStep) error {
 				if len(vs) == 0 {
 					return template.Value{}, false
 				}
-				return template.Value{S: vs[0]}, true
+				// A copy: the value shares the response head's text (up
+				// to a megabyte), which must not live as long as the
+				// variable does.
+				return template.Value{S: strings.Clone(vs[0])}, true
 			}
 		case scenario.FromRegex:
 			re, err := regexp.Compile(e.Expr)
@@ -164,7 +167,7 @@ func (c *compiler) compileChecks(s *scenario.Step, cs *compiledStep) error {
 				resp := nethttp.Response{Header: c.res.header}
 				for _, ck := range resp.Cookies() {
 					if ck.Name == name {
-						return template.Value{S: ck.Value}, true
+						return template.Value{S: strings.Clone(ck.Value)}, true // (as a header's)
 					}
 				}
 				for _, ck := range c.res.url() {

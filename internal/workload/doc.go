@@ -9,6 +9,9 @@
 // by one goroutine and keeps its cookie jar, variables and data rows for
 // its whole life, across iterations.
 //
+// Cookies a VU's jar drops by its limits (see protocol/http's Jar) are
+// counted with metrics.Recorder.CookiesDropped.
+//
 // A VU whose unique data ran out (on_exhausted: stop) ends with an error
 // wrapping ErrDataExhausted.
 package workload

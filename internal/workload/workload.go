@@ -417,6 +417,9 @@ func (v *vu) do(s *compiledStep, from time.Time) bool {
 		from = time.Now()
 	}
 	v.session.Do(v.hard, &v.req, &v.res)
+	if n := v.res.CookiesDropped; n > 0 {
+		rec.CookiesDropped(int64(n)) // the target set more cookies than a browser keeps
+	}
 	o := metrics.Outcome{
 		Class:         v.res.Class,
 		Latency:       time.Since(from),
@@ -485,12 +488,23 @@ func (v *vu) evaluate(s *compiledStep, latency time.Duration, transport bool) (f
 		if !transport {
 			val, ok = x.get(&ec)
 		}
+		tooLong := ok && len(val.S) > scenario.MaxExtractedValue
+		if tooLong {
+			// The request-size check at load (scenario.Validate) counts an
+			// extracted value as at most MaxExtractedValue: a longer one
+			// would let a hostile target grow every later request past
+			// the checked limits. It fails like a missing value.
+			val, ok = template.Value{}, false
+		}
 		rec.RecordCheck(v.id, x.idx, ok)
 		// A failed extraction unsets the variable: later steps see it as
 		// missing rather than a stale value.
 		v.st.Vars[x.slot], v.st.Has[x.slot] = val, ok
 		if !ok && failed == "" {
 			failed = v.w.prog.checks[x.idx]
+			if tooLong {
+				failed += fmt.Sprintf(" (value longer than %d bytes)", scenario.MaxExtractedValue)
+			}
 		}
 	}
 	return failed, statusOK

@@ -10,12 +10,10 @@ import (
 	"io"
 	"net"
 	nethttp "net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -47,6 +45,10 @@ type Response struct {
 	BytesReceived int64  // status line, headers and body
 	Class         metrics.Class
 	Err           error // the transport error behind Class, if any
+	// CookiesDropped is how many cookies this response set that the
+	// session's jar refused, or that evicted others, by the jar's limits
+	// (MaxCookieSize, MaxCookiesPerDomain, MaxCookies).
+	CookiesDropped int
 }
 
 // Options configure a Client. The zero value is usable.
@@ -95,18 +97,19 @@ func NewClient(o Options) *Client {
 	}
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	t := &nethttp.Transport{
-		Proxy:                 nil, // a load generator talks to the target itself
-		DialContext:           dialer.DialContext,
-		MaxIdleConns:          0,
-		MaxIdleConnsPerHost:   idle,
-		MaxConnsPerHost:       o.MaxConnsPerHost,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true, // count and read bodies as sent
-		DisableKeepAlives:     o.DisableKeepAlive,
-		ForceAttemptHTTP2:     true,
-		TLSClientConfig:       &tls.Config{InsecureSkipVerify: o.Insecure}, //nolint:gosec // opt-in flag
+		Proxy:                  nil, // a load generator talks to the target itself
+		DialContext:            dialer.DialContext,
+		MaxIdleConns:           0,
+		MaxIdleConnsPerHost:    idle,
+		MaxConnsPerHost:        o.MaxConnsPerHost,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: h1MaxHead, // as the lean client (net/http's default is 10 MB)
+		DisableCompression:     true,      // count and read bodies as sent
+		DisableKeepAlives:      o.DisableKeepAlive,
+		ForceAttemptHTTP2:      true,
+		TLSClientConfig:        &tls.Config{InsecureSkipVerify: o.Insecure}, //nolint:gosec // opt-in flag
 	}
 	return &Client{
 		transport: t, dialer: *dialer,
@@ -127,7 +130,7 @@ func (c *Client) Close() {
 // plain http:// targets, its own keep-alive connections.
 type Session struct {
 	c   *Client
-	jar jar
+	jar Jar
 	h1  h1Session
 }
 
@@ -137,42 +140,16 @@ func (c *Client) NewSession() *Session {
 }
 
 // Jar returns the session's cookie jar.
-func (s *Session) Jar() nethttp.CookieJar { return &s.jar }
-
-// jar is a cookie jar made on its first cookie, so that a session that
-// never gets one costs no jar and no lookup per request.
-type jar struct {
-	j    atomic.Pointer[cookiejar.Jar]
-	used atomic.Bool
-	mu   sync.Mutex // serialises making j
-}
-
-func (j *jar) SetCookies(u *url.URL, cookies []*nethttp.Cookie) {
-	jj := j.j.Load()
-	if jj == nil {
-		j.mu.Lock()
-		if jj = j.j.Load(); jj == nil {
-			jj, _ = cookiejar.New(nil) // cannot fail without options
-			j.j.Store(jj)
-		}
-		j.mu.Unlock()
-	}
-	jj.SetCookies(u, cookies)
-	j.used.Store(true)
-}
-
-func (j *jar) Cookies(u *url.URL) []*nethttp.Cookie {
-	if !j.used.Load() {
-		return nil
-	}
-	return j.j.Load().Cookies(u)
-}
+func (s *Session) Jar() *Jar { return &s.jar }
 
 // Do sends r and fills res. It always counts as one request sent: whatever
 // happens is in res.Class. res.Header and res.Body are reused by the next
 // Do with the same res: copy what must outlive it.
 func (s *Session) Do(ctx context.Context, r *Request, res *Response) {
 	hdr := res.Header
+	if len(hdr) > h1KeepHeaders {
+		hdr = nil // a map grown by a huge head would stay that size for the VU's life
+	}
 	clear(hdr)
 	*res = Response{Body: res.Body[:0], Header: hdr}
 	if s.c.useH1(r) {
@@ -212,8 +189,19 @@ func (s *Session) doStd(ctx context.Context, r *Request, res *Response) {
 	if _, ok := req.Header["User-Agent"]; !ok {
 		req.Header.Set("User-Agent", UserAgent) // (an empty one means none, in both clients)
 	}
-	for _, c := range s.jar.Cookies(r.URL) {
-		req.AddCookie(c)
+	if s.jar.used.Load() {
+		// One header, as the lean client writes it: the request's own
+		// Cookie values first, then the jar's.
+		var b []byte
+		for i, v := range req.Header["Cookie"] {
+			if i > 0 {
+				b = append(b, "; "...)
+			}
+			b = append(b, v...)
+		}
+		if b, ok := s.jar.appendCookies(b, r.URL, len(b) > 0); ok {
+			req.Header["Cookie"] = []string{string(b)}
+		}
 	}
 	res.BytesSent = requestSize(req, len(r.Body))
 
@@ -229,8 +217,8 @@ func (s *Session) doStd(ctx context.Context, r *Request, res *Response) {
 	defer resp.Body.Close()
 	res.Status = resp.StatusCode
 	res.Header = resp.Header
-	if rc := resp.Cookies(); len(rc) > 0 {
-		s.jar.SetCookies(r.URL, rc)
+	if lines := resp.Header["Set-Cookie"]; len(lines) > 0 {
+		res.CookiesDropped = s.storeCookies(r.URL, lines)
 	}
 	res.BytesReceived = headerSize(resp)
 	n, kept, err := readBody(resp.Body, res.Body, r.KeepBody)

@@ -19,6 +19,12 @@
 // set) go through net/http, for TLS and HTTP/2. Both yield the same Class
 // and error message for the same event; a conformance test holds them to it.
 //
+// A session's Jar keeps cookies as a browser does, within a browser's
+// limits (MaxCookieSize, MaxCookiesPerDomain, MaxCookies): beyond them it
+// evicts the least recently used cookie, and Response.CookiesDropped says
+// how many a response's cookies cost, so a target that floods Set-Cookie
+// cannot grow a VU's memory or its Cookie header without bound.
+//
 // A misbehaving target (a reset, a stall, a garbled or huge response)
 // yields a classified Response, never a panic or a Go error.
 //

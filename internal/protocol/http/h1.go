@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	nethttp "net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -38,6 +37,12 @@ const (
 	h1BufSize = 4 << 10
 	// h1MaxHead bounds a response's status line and headers.
 	h1MaxHead = 1 << 20
+	// h1KeepHeaders is how many header lines' worth of Response.Header and
+	// its backing arrays a session keeps for the next response; a head with
+	// more gets its own, which are dropped after it. The head itself is
+	// bounded by h1MaxHead, but a megabyte of short header lines grows a
+	// map and slices to several times that, for as long as the VU lives.
+	h1KeepHeaders = 64
 	// h1MaxLine bounds a chunk-size or trailer line.
 	h1MaxLine = 4 << 10
 	// h1MaxInterim is how many 1xx responses may precede the final one.
@@ -439,16 +444,13 @@ func (s *Session) frame(r *Request) ([]byte, error) {
 	if _, ok := r.Header["User-Agent"]; !ok {
 		b = append(b, "User-Agent: "+UserAgent+"\r\n"...)
 	}
-	var jarCookies []*nethttp.Cookie
-	if s.jar.used.Load() {
-		jarCookies = s.jar.Cookies(r.URL)
-	}
+	jar := s.jar.used.Load() // the jar's cookies and the request's go in one Cookie header
 	for k, vs := range r.Header {
 		switch k {
 		case "Host", "Content-Length", "Transfer-Encoding", "Trailer":
 			continue
 		case "Cookie":
-			if len(jarCookies) > 0 {
+			if jar {
 				continue // written below, with the jar's
 			}
 		}
@@ -468,7 +470,8 @@ func (s *Session) frame(r *Request) ([]byte, error) {
 			b = append(b, "\r\n"...)
 		}
 	}
-	if len(jarCookies) > 0 {
+	if jar {
+		start := len(b)
 		b = append(b, "Cookie: "...)
 		sep := false
 		for _, v := range r.Header["Cookie"] {
@@ -480,13 +483,12 @@ func (s *Session) frame(r *Request) ([]byte, error) {
 			}
 			b, sep = append(b, v...), true
 		}
-		for _, ck := range jarCookies {
-			if sep {
-				b = append(b, "; "...)
-			}
-			b, sep = append(b, ck.String()...), true
+		var added bool
+		if b, added = s.jar.appendCookies(b, r.URL, sep); sep || added {
+			b = append(b, "\r\n"...)
+		} else {
+			b = b[:start] // neither the request nor the jar has a cookie for this URL
 		}
-		b = append(b, "\r\n"...)
 	}
 	if len(r.Body) > 0 || method == "POST" || method == "PUT" || method == "PATCH" {
 		b = append(b, "Content-Length: "...)

@@ -354,6 +354,18 @@ func TestConformanceRaw(t *testing.T) {
 				}
 			}
 		}, timeout: 10 * time.Second, wantClass: metrics.Other, wantSize: 0},
+		{name: "head just over a megabyte", handle: func(s *rawServer, c net.Conn, br *bufio.Reader) {
+			if _, ok := s.readRequest(br); ok {
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n")
+				line := "X-Filler: " + strings.Repeat("a", 1000) + "\r\n"
+				for range 1100 { // 1.1 MB: both clients stop at 1 MiB
+					if _, err := io.WriteString(c, line); err != nil {
+						return
+					}
+				}
+				_, _ = io.WriteString(c, "\r\n")
+			}
+		}, timeout: 10 * time.Second, wantClass: metrics.Other, wantSize: 0},
 		{name: "stalled head times out", handle: func(s *rawServer, c net.Conn, br *bufio.Reader) {
 			if _, ok := s.readRequest(br); ok {
 				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\n")

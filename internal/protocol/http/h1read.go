@@ -270,11 +270,17 @@ func (s *Session) parseHeader(head []byte, r *Request, res *Response) (framing, 
 			cookies = true
 		}
 	}
+	// Keep the backing arrays for the next response, unless a huge head
+	// grew them; and keep no string of an earlier head past the end (it
+	// would hold that whole head in memory).
+	clear(vals[len(vals):cap(vals)])
+	clear(keys[len(keys):cap(keys)])
+	if cap(vals) > h1KeepHeaders || cap(keys) > h1KeepHeaders {
+		vals, keys = nil, nil
+	}
 	s.h1.vals, s.h1.keys = vals, keys
 	if cookies {
-		if rc := (&nethttp.Response{Header: nethttp.Header{"Set-Cookie": h["Set-Cookie"]}}).Cookies(); len(rc) > 0 {
-			s.jar.SetCookies(r.URL, rc)
-		}
+		res.CookiesDropped = s.storeCookies(r.URL, h["Set-Cookie"])
 	}
 	return f, nil
 }
