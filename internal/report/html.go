@@ -2,11 +2,13 @@ package report
 
 import (
 	_ "embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -36,9 +38,15 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"count":    count,
 	"duration": duration,
 	"measured": measured,
-	"msec":     msec,
-	"num":      num,
-	"rate":     rate,
+	"msec":     latencyText,
+	"optms": func(v *float64) string {
+		if v == nil {
+			return "–"
+		}
+		return latencyText(*v)
+	},
+	"num":  num,
+	"rate": rate,
 }).Parse(htmlSource))
 
 // htmlPage is what the template sees: the summary plus the formatted and
@@ -61,6 +69,156 @@ type htmlPage struct {
 	JS       template.JS
 	UPlotCSS template.CSS
 	UPlotJS  template.JS
+
+	// The offered load and what happened to it, read from the summary's
+	// JSON (plan, events, generator.limited, totals.due_iterations). A
+	// named field, so the Summary's own fields never clash with it.
+	Extra htmlExtras
+}
+
+// htmlExtras are the parts of a summary the page reads by their JSON names,
+// so the page follows the documented format rather than Go field names.
+type htmlExtras struct {
+	Plan     []planRow
+	Events   []eventRow
+	Limited  bool
+	Reasons  []string
+	Due      int64
+	HasDue   bool
+	Offered  float64 // due iterations per second over the run
+	OpenLoad bool
+}
+
+// planRow is one setting of the offered load, as the CLI flag says it.
+type planRow struct{ Key, Value string }
+
+// eventRow is one change to the load during the run.
+type eventRow struct {
+	At   string // since the start, e.g. "3.2s"
+	Text string
+}
+
+// summaryExtras is the JSON the extras come from.
+type summaryExtras struct {
+	Plan *struct {
+		Model    string          `json:"model"`
+		Rate     float64         `json:"rate"`
+		VUs      int64           `json:"vus"`
+		MaxVUs   int64           `json:"max_vus"`
+		Duration json.RawMessage `json:"duration"`
+		Stages   []struct {
+			Duration json.RawMessage `json:"duration"`
+			Target   float64         `json:"target"`
+		} `json:"stages"`
+		Iterations int64           `json:"iterations"`
+		Timeout    json.RawMessage `json:"timeout"`
+	} `json:"plan"`
+	Events []struct {
+		Elapsed float64  `json:"elapsed_s"`
+		Kind    string   `json:"kind"`
+		Value   *float64 `json:"value"`
+		Detail  string   `json:"detail"`
+	} `json:"events"`
+	Generator struct {
+		Limited bool     `json:"limited"`
+		Reasons []string `json:"reasons"`
+	} `json:"generator"`
+	Totals struct {
+		Due *int64 `json:"due_iterations"`
+	} `json:"totals"`
+}
+
+func extrasOf(s *Summary) (htmlExtras, error) {
+	var x htmlExtras
+	b, err := json.Marshal(s)
+	if err != nil {
+		return x, err
+	}
+	var in summaryExtras
+	if err := json.Unmarshal(b, &in); err != nil {
+		return x, err
+	}
+	x.Limited, x.Reasons = in.Generator.Limited, in.Generator.Reasons
+	x.OpenLoad = s.Run.Model == "open"
+	if in.Totals.Due != nil {
+		x.Due, x.HasDue = *in.Totals.Due, true
+		if s.Run.DurationS > 0 {
+			x.Offered = round(float64(x.Due)/s.Run.DurationS, 2)
+		}
+	}
+	if p := in.Plan; p != nil && p.Model != "" {
+		x.OpenLoad = p.Model == "open"
+		add := func(k, v string) { x.Plan = append(x.Plan, planRow{k, v}) }
+		add("model", p.Model)
+		// With stages the rate (or VUs) is only where the ramp starts.
+		switch {
+		case p.Model == "open" && (p.Rate > 0 || len(p.Stages) == 0):
+			add("rate", num(p.Rate)+"/s")
+		case p.Model != "open" && (p.VUs > 0 || len(p.Stages) == 0):
+			add("vus", count(p.VUs))
+		}
+		if p.MaxVUs > 0 {
+			add("max_vus", count(p.MaxVUs))
+		}
+		if d := durationWord(p.Duration); d != "" && d != "0s" {
+			add("duration", d)
+		}
+		if len(p.Stages) > 0 {
+			var st []string
+			for _, s := range p.Stages {
+				st = append(st, durationWord(s.Duration)+":"+num(s.Target))
+			}
+			add("stages", strings.Join(st, ","))
+		}
+		if p.Iterations > 0 {
+			add("requests", count(p.Iterations))
+		}
+		if d := durationWord(p.Timeout); d != "" {
+			add("timeout", d)
+		}
+	}
+	for _, e := range in.Events {
+		r := eventRow{At: strconv.FormatFloat(e.Elapsed, 'f', 1, 64) + "s"}
+		v := 0.0
+		if e.Value != nil {
+			v = *e.Value
+		}
+		switch e.Kind {
+		case "rate":
+			r.Text = "rate changed to " + num(v) + "/s"
+		case "vus":
+			r.Text = "virtual users changed to " + num(v)
+		case "stop":
+			r.Text = "stop requested"
+		default:
+			r.Text = e.Kind
+			if e.Value != nil {
+				r.Text += " " + num(v)
+			}
+		}
+		if e.Detail != "" {
+			r.Text += " (" + e.Detail + ")"
+		}
+		x.Events = append(x.Events, r)
+	}
+	return x, nil
+}
+
+// durationWord reads a duration the summary wrote as words ("20s") or, in
+// older summaries, as nanoseconds.
+func durationWord(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var ns int64
+	if json.Unmarshal(raw, &ns) == nil {
+		return time.Duration(ns).String()
+	}
+	return string(raw)
 }
 
 // WriteHTML writes a self-contained HTML report of s: totals, latency, charts
@@ -79,6 +237,11 @@ func WriteHTML(w io.Writer, s *Summary) error {
 		UPlotCSS: template.CSS(uplotCSS),
 		UPlotJS:  template.JS(uplotJS),
 	}
+	x, err := extrasOf(s)
+	if err != nil {
+		return fmt.Errorf("writing HTML report: %w", err)
+	}
+	p.Extra = x
 	if p.Title == "" {
 		p.Title = "unnamed run"
 	}
@@ -156,7 +319,7 @@ func rate(a, b int64) string {
 // measured formats a threshold's value in its unit.
 func measured(v float64, unit string) string {
 	if unit == "ms" {
-		return msec(v)
+		return latencyText(v)
 	}
 	return num(v) + unit
 }

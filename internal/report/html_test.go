@@ -96,13 +96,53 @@ func htmlFixture() *report.Summary {
 	return s
 }
 
+// htmlLoadFixture is htmlFixture with the offered load and what happened to
+// it: a plan ramping to 500/s, a live change to 250/s at 30 s and a stop, two
+// intervals (34 s, 35 s) in which nothing completed, and a generator that
+// could not keep up (limited, with a reason that tries to break the page).
+func htmlLoadFixture() *report.Summary {
+	s := htmlFixture()
+	s.Plan = report.PlanInfo{Model: "open", MaxVUs: 50, Timeout: "2s",
+		Stages: []report.StageInfo{{Duration: "10s", Target: 500}, {Duration: "30s", Target: 500}}}
+	s.Totals.DueIterations = 20652
+	for i := range s.Thresholds {
+		s.Thresholds[i].Limited = true
+	}
+	s.Generator.Limited = true
+	s.Generator.Reasons = []string{"start lag p99 14ms > 10ms", "37 due iterations dropped <b>"}
+	s.Events = []report.Event{
+		{T: "2026-11-20T14:03:37.123Z", Elapsed: 30, Kind: "rate", Value: 250},
+		{T: "2026-11-20T14:03:46.500Z", Elapsed: 39.377, Kind: "stop", Detail: "stopped from the API"},
+	}
+	s.Windows = []report.Window{
+		{From: 0, To: 10, Offered: 250, RPS: 550.3, Requests: 5503, P50: ptr(11.1), P99: ptr(120.5)},
+		{From: 10, To: 20, Offered: 500, RPS: 1000.2, Requests: 10002, P50: ptr(11.5), P99: ptr(130)},
+		{From: 30, To: 40, Offered: 250, Requests: 0, Dropped: 5},
+	}
+	for i := range s.Timeline {
+		p := &s.Timeline[i]
+		sec := i + 1
+		offered := float64(min(sec, 10) * 50)
+		if sec > 30 { // the live change
+			offered = 250
+		}
+		p.Offered = &offered
+		if sec == 34 || sec == 35 { // nothing completed: no latency
+			p.Requests, p.RPS, p.P50, p.P90, p.P95, p.P99, p.Max = 0, 0, 0, 0, 0, 0, 0
+		}
+	}
+	return s
+}
+
+func ptr(v float64) *float64 { return &v }
+
 // vendored are the inlined third-party files, replaced by placeholders in the
 // golden file so that its diffs show our own changes.
 var vendored = []string{"assets/uPlot.iife.min.js", "assets/uPlot.min.css"}
 
 func TestWriteHTML(t *testing.T) {
 	var buf bytes.Buffer
-	if err := report.WriteHTML(&buf, htmlFixture()); err != nil {
+	if err := report.WriteHTML(&buf, htmlLoadFixture()); err != nil {
 		t.Fatal(err)
 	}
 	if *htmlOut != "" {
@@ -154,6 +194,7 @@ func TestWriteHTMLOffline(t *testing.T) {
 		s    *report.Summary
 	}{
 		{"full", htmlFixture()},
+		{"load", htmlLoadFixture()},
 		{"empty", &report.Summary{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -183,6 +224,7 @@ func TestWriteHTMLData(t *testing.T) {
 		s    *report.Summary
 	}{
 		{"full", htmlFixture()},
+		{"load", htmlLoadFixture()},
 		{"empty", &report.Summary{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,19 +8,25 @@
   if (timeline.length === 0 || typeof uPlot === "undefined") {
     return;
   }
-  const col = (key) => timeline.map((p) => p[key]);
+  const col = (key) => timeline.map((p) => (p[key] === undefined ? null : p[key]));
+  // An interval in which no request completed has no latency: null, a gap
+  // in the line (older summaries wrote 0 there).
+  const lat = (key) => timeline.map((p) => (p.requests > 0 && p[key] != null ? p[key] : null));
   const x = col("elapsed_s");
 
-  // Formatters; ms() matches the tables (report/text.go msec).
+  // Formatters; ms() matches the tables (html.go latencyText) and the
+  // dashboard: "0.41 ms", "12.3 ms", "212 ms", "1.20 s".
   const dash = "–";
   const num = (v) => (v == null ? dash : v.toLocaleString("en-US", { maximumFractionDigits: 2 }));
   const ms = (v) => {
     if (v == null) return dash;
-    if (v === 0) return "0";
-    if (v >= 1000) return (v / 1000).toFixed(2) + "s";
-    if (v >= 100) return v.toFixed(0) + "ms";
-    if (v >= 1) return v.toFixed(1) + "ms";
-    return (v * 1000).toFixed(0) + "µs";
+    const a = Math.abs(v);
+    if (a >= 10000) return (v / 1000).toFixed(1) + " s";
+    if (a >= 1000) return (v / 1000).toFixed(2) + " s";
+    if (a === 0) return "0 ms";
+    if (a >= 100) return v.toFixed(0) + " ms";
+    if (a >= 10) return v.toFixed(1) + " ms";
+    return v.toFixed(2) + " ms";
   };
   const secs = (v) => {
     if (v == null) return dash;
@@ -45,9 +51,10 @@
       id: "chart-rps",
       series: [
         line("requests/s", "#3556c9", "rps", num, { fill: "rgba(53,86,201,0.08)" }),
-        line("VUs", "#7b8494", "vus", num, { dash: [6, 4], width: 1.5 }),
+        line("offered/s", "#1d2330", "rps", num, { dash: [8, 4], width: 1.5 }),
+        line("VUs", "#7b8494", "vus", num, { dash: [2, 3], width: 1.5 }),
       ],
-      data: [col("rps"), col("max_vus")],
+      data: [col("rps"), col("offered_rps"), col("max_vus")],
       scales: { rps: { range: fromZero }, vus: { range: fromZero } },
       axes: [
         { scale: "rps", label: "requests/s", values: (u, s) => s.map(num) },
@@ -63,7 +70,7 @@
         line("p99", "#e67e22", "ms", ms),
         line("max", "#c62828", "ms", ms, { width: 1, dash: [4, 3] }),
       ],
-      data: ["p50", "p90", "p95", "p99", "max"].map(col),
+      data: ["p50", "p90", "p95", "p99", "max"].map(lat),
       scales: { ms: { range: fromZero } },
       axes: [{ scale: "ms", label: "latency", values: (u, s) => s.map(ms) }],
     },
@@ -98,7 +105,9 @@
       // Leave room on the right where the first chart has its VU axis.
       padding: [null, c.axes.length > 1 ? null : axisSize + labelSize, null, null],
     };
-    plots.push({ el, plot: new uPlot(opts, [x, ...c.data], el) });
+    const plot = new uPlot(opts, [x, ...c.data], el);
+    el.plot = plot; // for tests and curious readers: el.plot.data
+    plots.push({ el, plot });
   }
 
   let pending = false;

@@ -6,6 +6,9 @@ export class APIError extends Error {
     super((body && body.error) || `HTTP ${status}`);
     this.status = status;
     this.field = body && body.field;
+    // Every problem the server found, each naming its field:
+    // [{field, message}]. Older servers name one field only.
+    this.problems = (body && Array.isArray(body.problems) && body.problems) || [];
   }
 }
 

@@ -27,10 +27,41 @@ export function fmtInt(v) {
   return fmt(v, 0);
 }
 
+// fmtMs is the one way the dashboard writes a latency (tiles, tables,
+// chart axes and legends, compare): "0.41 ms", "12.3 ms", "212 ms",
+// "1.20 s", "12.5 s". Below 1 s it is milliseconds with three significant
+// digits at most; from 1 s on, seconds.
 export function fmtMs(v) {
-  if (v == null) return "–";
-  if (v >= 1000) return fmt(v / 1000, 2) + " s";
-  return fmt(v, v < 10 ? 2 : 1) + " ms";
+  if (v == null || Number.isNaN(v)) return "–";
+  const fixed = (x, d) => new Intl.NumberFormat(getLang(), { minimumFractionDigits: d, maximumFractionDigits: d }).format(x);
+  const a = Math.abs(v);
+  if (a >= 1000) return fixed(v / 1000, a >= 10000 ? 1 : 2) + " s";
+  if (a === 0) return "0 ms";
+  return fixed(v, a >= 100 ? 0 : a >= 10 ? 1 : 2) + " ms";
+}
+
+// fmtDur writes a plan's duration as the CLI and scenario files do: "20s",
+// "1m30s", "500ms". It takes the API's words ("20s", kept as they are) or a
+// number of nanoseconds (older servers sent Go's time.Duration as is).
+export function fmtDur(v) {
+  if (v == null || v === "") return "–";
+  if (typeof v === "string") return v;
+  let ns = Math.round(v);
+  if (ns === 0) return "0s";
+  if (ns < 1e9) {
+    if (ns % 1e6 === 0) return `${ns / 1e6}ms`;
+    return `${+(ns / 1e6).toFixed(3)}ms`;
+  }
+  let out = "";
+  const h = Math.floor(ns / 3.6e12);
+  ns -= h * 3.6e12;
+  const m = Math.floor(ns / 6e10);
+  ns -= m * 6e10;
+  const s = +(ns / 1e9).toFixed(3);
+  if (h) out += `${h}h`;
+  if (h || m) out += `${m}m`;
+  if (s || !out) out += `${s}s`;
+  return out;
 }
 
 export function fmtTime(s) {

@@ -32,12 +32,17 @@ export async function pageCompare(page, a, b) {
     return;
   }
   const [c, ta, tb] = await Promise.all([api.compare(a, b), api.timeline(a), api.timeline(b)]);
-  const changed = c.metrics.filter((m) => m.verdict !== "same");
+  // An incomparable pair has no per-metric judgement worth listing: the
+  // offered load differed, so the reason is the whole message.
+  const incomparable = c.verdict === "incomparable";
+  const changed = incomparable ? [] : c.metrics.filter((m) => m.verdict !== "same");
   const verdict = h(
     "div",
     { class: `verdict verdict-${c.verdict}`, id: "verdict", "data-verdict": c.verdict },
-    h("div", { class: "big", id: "verdict-headline" }, t(c.enough_data ? `verdict.summary.${c.verdict}` : "verdict.summary.short")),
-    changed.length
+    h("div", { class: "big", id: "verdict-headline" }, t(incomparable ? "verdict.summary.incomparable" : c.enough_data ? `verdict.summary.${c.verdict}` : "verdict.summary.short")),
+    incomparable
+      ? h("p", { id: "verdict-reason" }, t("compare.reason.incomparable", { reason: c.reason || "–" }))
+      : changed.length
       ? h("ul", {}, changed.map((m) => h("li", {}, `${t(`metric.${m.name}`)}: ${metricText(m)} (p ${m.p_value < 0.001 ? "< 0.001" : "= " + fmt(m.p_value, 3)})`)))
       : h("p", {}, c.enough_data ? t("compare.reason.same") : t("compare.reason.short", { a: c.steady_intervals[0], b: c.steady_intervals[1] })),
   );
@@ -50,10 +55,20 @@ export async function pageCompare(page, a, b) {
       h("td", { class: "num" }, metricValue(m, m.b)),
       h("td", { class: "num" }, changeText(m)),
       h("td", { class: "num" }, m.p_value == null ? "–" : m.p_value < 0.001 ? "< 0.001" : fmt(m.p_value, 3)),
-      h("td", {}, h("span", { class: `badge verdict-${m.verdict}` }, m.p_value == null && m.verdict === "same" && m.a !== m.b ? t("verdict.short") : t(`verdict.${m.verdict}`))),
+      h("td", {}, h("span", { class: `badge verdict-${m.verdict}`, title: m.reason || null }, m.p_value == null && m.verdict === "same" && m.a !== m.b ? t("verdict.short") : verdictWord(m.verdict))),
     ),
   );
-  const runLink = (r, key) => h("div", {}, h("span", { class: "muted" }, t(key) + ": "), h("a", { href: `#/runs/${encodeURIComponent(r.id)}` }, r.name), " ", badge(r.status), h("span", { class: "muted small mono" }, " " + r.id));
+  const runLink = (r, key, load) =>
+    h(
+      "div",
+      {},
+      h("span", { class: "muted" }, t(key) + ": "),
+      h("a", { href: `#/runs/${encodeURIComponent(r.id)}` }, r.name),
+      " ",
+      badge(r.status),
+      h("span", { class: "muted small mono" }, " " + r.id),
+      load ? h("span", { class: "muted small", "data-load": load }, " · " + t("compare.load", { load })) : null,
+    );
   const chartBox = (key, id) => h("div", { class: "card chart" }, h("h3", {}, t(key)), h("div", { id }));
   const rpsBox = chartBox("compare.chart.rps", "compare-chart-rps");
   const p99Box = chartBox("compare.chart.p99", "compare-chart-p99");
@@ -61,16 +76,20 @@ export async function pageCompare(page, a, b) {
   page.root.replaceChildren(
     head,
     form,
-    h("div", { class: "card" }, runLink(c.a, "compare.a"), runLink(c.b, "compare.b")),
+    h("div", { class: "card" }, runLink(c.a, "compare.a", (c.load && c.load[0]) || c.a.load), runLink(c.b, "compare.b", (c.load && c.load[1]) || c.b.load)),
     verdict,
     h(
       "section",
       { class: "card" },
       h(
+        "div",
+        { class: "scroll" },
+        h(
         "table",
         { id: "compare-table" },
         h("thead", {}, h("tr", {}, h("th", {}, t("compare.metric")), h("th", { class: "num" }, "A"), h("th", { class: "num" }, "B"), h("th", { class: "num" }, t("compare.change")), h("th", { class: "num" }, t("compare.p")), h("th", {}, t("compare.verdict")))),
         h("tbody", {}, rows),
+        ),
       ),
       h("p", { class: "muted small" }, t("compare.steady", { a: c.steady_intervals[0], b: c.steady_intervals[1] })),
       c.notes.length ? h("div", {}, h("h4", {}, t("compare.notes")), h("ul", {}, c.notes.map((n) => h("li", {}, noteText(n))))) : null,
@@ -78,20 +97,24 @@ export async function pageCompare(page, a, b) {
     ),
     h("div", { class: "charts" }, rpsBox, p99Box, p50Box),
   );
-  const overlay = (box, pick) => {
+  const overlay = (box, pick, opts) => {
     const ca = columns(ta.points);
     const cb = columns(tb.points);
     const joined = window.uPlot.join([[ca.x, pick(ca)], [cb.x, pick(cb)]]);
-    const ch = new Chart(box.lastChild, [
-      { label: "A", color: colors.a, dash: [6, 4] },
-      { label: "B", color: colors.b },
-    ]);
+    const ch = new Chart(
+      box.lastChild,
+      [
+        { label: "A", color: colors.a, dash: [6, 4] },
+        { label: "B", color: colors.b },
+      ],
+      opts,
+    );
     ch.set(...joined);
     page.onLeave(() => ch.destroy());
   };
-  overlay(rpsBox, (cols) => cols.rps);
-  overlay(p99Box, (cols) => cols.p99);
-  overlay(p50Box, (cols) => cols.p50);
+  overlay(rpsBox, (cols) => cols.rps, {});
+  overlay(p99Box, (cols) => cols.p99, { unit: "ms" });
+  overlay(p50Box, (cols) => cols.p50, { unit: "ms" });
 }
 
 function metricValue(m, v) {
@@ -117,4 +140,12 @@ function noteText(n) {
   const key = `compare.note.${n.kind}`;
   const s = t(key, n.params);
   return s === key ? n.text : s;
+}
+
+// verdictWord is a metric's verdict in the UI's language; a verdict this UI
+// does not know is shown as the server wrote it.
+function verdictWord(v) {
+  const key = `verdict.${v}`;
+  const s = t(key);
+  return s === key ? v : s;
 }

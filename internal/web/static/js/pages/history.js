@@ -26,7 +26,7 @@ export async function pageHistory(page) {
   const table = h(
     "table",
     { id: "history-table", class: "clickable" },
-    h("thead", {}, h("tr", {}, h("th", {}, ""), ["col.name", "col.status", "col.model", "col.source", "col.started", "col.duration"].map((k) => h("th", {}, t(k))),
+    h("thead", {}, h("tr", {}, h("th", {}, ""), ["col.name", "col.status", "col.load", "col.passed", "col.source", "col.started", "col.duration"].map((k) => h("th", {}, t(k))),
         ["col.requests", "col.rps", "col.errorRate", "col.p99"].map((k) => h("th", { class: "num" }, t(k))))),
     h(
       "tbody",
@@ -38,7 +38,8 @@ export async function pageHistory(page) {
           h("td", {}, h("input", { type: "checkbox", "aria-label": t("history.select"), "data-id": r.id, onchange: (e) => onPick(r.id, e.target) })),
           h("td", {}, h("a", { href: `#/runs/${encodeURIComponent(r.id)}` }, r.name), h("div", { class: "muted small mono" }, r.id)),
           h("td", {}, badge(r.status)),
-          h("td", {}, t(`model.${r.model}`)),
+          h("td", { class: "load", "data-col": "load" }, r.load || t(`model.${r.model}`)),
+          h("td", { "data-col": "passed" }, passedBadge(r.passed)),
           h("td", {}, t(`source.${r.source}`)),
           h("td", {}, fmtTime(r.started)),
           h("td", {}, fmtDuration(runSeconds(r))),
@@ -52,7 +53,7 @@ export async function pageHistory(page) {
   );
   page.root.replaceChildren(
     h("div", { class: "page-head" }, h("h1", {}, t("history.title")), h("div", { class: "actions" }, hint, compareBtn)),
-    runs.length ? h("div", { class: "card" }, table) : h("p", { class: "card muted", id: "history-empty" }, rich(t("history.empty"))),
+    runs.length ? h("div", { class: "card scroll" }, table) : h("p", { class: "card muted", id: "history-empty" }, rich(t("history.empty"))),
   );
   // Refresh when a run starts or ends anywhere.
   const es = new EventSource(api.eventsURL);
@@ -64,4 +65,11 @@ export async function pageHistory(page) {
   es.addEventListener("run", refresh);
   es.addEventListener("deleted", refresh);
   page.onLeave(() => { es.close(); clearTimeout(timer); });
+}
+
+// passedBadge says whether a run's thresholds held: pass, fail, or "–" for
+// a run without thresholds (or still running).
+function passedBadge(passed) {
+  if (passed == null) return h("span", { class: "muted", "data-passed": "none" }, "–");
+  return h("span", { class: `badge ${passed ? "ok" : "bad"}`, "data-passed": String(passed) }, t(passed ? "run.pass" : "run.fail"));
 }

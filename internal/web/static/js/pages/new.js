@@ -6,8 +6,17 @@ import { t } from "../i18n.js";
 
 export async function pageNew(page) {
   const files = await api.scenarios().catch(() => ({ scenarios: [] }));
+  // Each field has its own place for an error, so every problem found is
+  // shown next to its field at once.
   const field = (key, input, help) =>
-    h("label", { "data-field": input.name }, h("span", {}, t(key)), input, help ? h("small", { class: "muted" }, help) : null);
+    h(
+      "label",
+      { "data-field": input.name },
+      h("span", {}, t(key)),
+      input,
+      help ? h("small", { class: "muted" }, help) : null,
+      h("small", { class: "field-error", id: `error-${input.name}`, role: "alert" }),
+    );
   const input = (name, attrs = {}) => h("input", { name, id: `start-${name}`, ...attrs });
 
   const mode = h("div", { class: "segmented", role: "radiogroup" });
@@ -16,7 +25,7 @@ export async function pageNew(page) {
     mode.append(h("label", {}, h("input", { type: "radio", name: "mode", id: `mode-${v}`, value: v, checked: v === "url", onchange: sync }), t(key)));
   }
   const method = h("select", { name: "method", id: "start-method" }, ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].map((m) => h("option", {}, m)));
-  const url = input("url", { type: "url", placeholder: "http://127.0.0.1:8080/api", size: 50 });
+  const url = input("url", { type: "url", placeholder: "http://127.0.0.1:8080/api/items", size: 50 });
   const headers = h("textarea", { name: "headers", id: "start-headers", rows: 3, placeholder: "Authorization: Bearer …" });
   const body = h("textarea", { name: "body", id: "start-body", rows: 3 });
   const urlBox = h(
@@ -122,10 +131,104 @@ export async function pageNew(page) {
     submit,
   );
 
+  // fieldFor finds the form field a server problem names: "rate",
+  // "load.rate", "stages[1]" or "thresholds[0]" all land on their input.
+  function fieldFor(name) {
+    if (!name) return null;
+    const base = String(name).replace(/\[\d+\]/g, "");
+    for (const cand of [base, base.split(".").pop(), base.split(".")[0]]) {
+      const el = form.querySelector(`[data-field="${CSS.escape(cand)}"]`);
+      if (el && !el.closest("[hidden]")) return el;
+    }
+    return null;
+  }
+
+  function clearErrors() {
+    msg.replaceChildren();
+    form.querySelectorAll(".invalid").forEach((el) => el.classList.remove("invalid"));
+    form.querySelectorAll(".field-error").forEach((el) => (el.textContent = ""));
+  }
+
+  // showErrors puts each problem next to its field (several on one field
+  // are joined) and lists those with no field of their own above the button.
+  function showErrors(problems) {
+    const loose = [];
+    for (const p of problems) {
+      const el = fieldFor(p.field);
+      if (!el) {
+        loose.push(p.field ? `${p.field}: ${p.message}` : p.message);
+        continue;
+      }
+      el.classList.add("invalid");
+      const out = el.querySelector(".field-error");
+      // Beside its field a message need not repeat the field's name.
+      const text = p.message.startsWith(`${p.field}: `) ? p.message.slice(p.field.length + 2) : p.message;
+      out.textContent = out.textContent ? `${out.textContent}; ${text}` : text;
+    }
+    const n = problems.length;
+    msg.replaceChildren(
+      ...[
+        n > 1 || loose.length === 0 ? h("p", { id: "start-error-count" }, t("new.errors", { n })) : null,
+        loose.length ? h("ul", {}, loose.map((m) => h("li", {}, m))) : null,
+      ].filter(Boolean),
+    );
+    (form.querySelector(".invalid input, .invalid textarea, .invalid select") || submit).focus();
+  }
+
+  // check finds every problem the browser can see before asking the
+  // server; the server checks again and may find more.
+  function check() {
+    const probs = [];
+    const bad = (field, key, params) => probs.push({ field, message: t(key, params) });
+    if (modeOf() === "url") {
+      const u = url.value.trim();
+      if (!u) bad("url", "new.err.url.required");
+      else if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(u)) bad("url", "new.err.url.scheme");
+      else {
+        try {
+          const parsed = new URL(u);
+          if (parsed.protocol !== "http:" && parsed.protocol !== "https:") bad("url", "new.err.url.scheme");
+        } catch {
+          bad("url", "new.err.url.invalid");
+        }
+      }
+      headers.value.split("\n").forEach((line, i) => {
+        if (line.trim() && !(line.indexOf(":") > 0)) bad("headers", "new.err.header", { n: i + 1 });
+      });
+    } else if (!scenarioText.value.trim()) {
+      bad("scenario", "new.err.scenario");
+    }
+    if (!loadBox.hidden) {
+      if (modelOf() === "open") {
+        const r = Number(rate.value);
+        if (rate.value.trim() === "" || !Number.isFinite(r) || r <= 0) bad("rate", "new.err.rate");
+        if (maxVUs.value && !isCount(maxVUs.value)) bad("max_vus", "new.err.count");
+      } else if (!isCount(vus.value)) {
+        bad("vus", "new.err.count");
+      }
+      if (stages.value.trim()) {
+        const wrong = stages.value.split(",").map((x) => x.trim()).filter((st) => {
+          const m = /^([^:]+):(.+)$/.exec(st);
+          return !m || !isDuration(m[1]) || !(Number(m[2]) >= 0) || m[2].trim() === "";
+        });
+        if (wrong.length) bad("stages", "new.err.stages", { s: wrong.join(", ") });
+      } else if (!isDuration(duration.value)) {
+        bad("duration", "new.err.duration");
+      }
+      if (requests.value && !isCount(requests.value)) bad("requests", "new.err.count");
+      if (timeout.value.trim() && !isDuration(timeout.value)) bad("timeout", "new.err.duration");
+    }
+    return probs;
+  }
+
   async function onSubmit(e) {
     e.preventDefault();
-    msg.textContent = "";
-    form.querySelectorAll(".invalid").forEach((el) => el.classList.remove("invalid"));
+    clearErrors();
+    const probs = check();
+    if (probs.length) {
+      showErrors(probs);
+      return;
+    }
     const req = {};
     if (modeOf() === "url") {
       req.url = url.value.trim();
@@ -161,8 +264,8 @@ export async function pageNew(page) {
       const { id } = await api.startRun(req);
       page.go(`#/runs/${encodeURIComponent(id)}`);
     } catch (err) {
-      msg.textContent = err.message;
-      if (err.field) form.querySelector(`[data-field="${err.field}"]`)?.classList.add("invalid");
+      const problems = err.problems && err.problems.length ? err.problems : [{ field: err.field, message: err.message }];
+      showErrors(problems);
       submit.disabled = false;
       submit.textContent = t("new.submit");
     }
@@ -170,4 +273,18 @@ export async function pageNew(page) {
 
   sync();
   page.root.replaceChildren(form);
+}
+
+// isDuration accepts what Go's time.ParseDuration does, above zero: "30s",
+// "1m30s", "1.5h", "500ms".
+function isDuration(v) {
+  const s = String(v).trim();
+  if (!/^(\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))*$/.test(s)) return false;
+  return /[1-9]/.test(s.replace(/(ns|us|µs|ms|s|m|h)/g, ""));
+}
+
+// isCount accepts a whole number ≥ 1.
+function isCount(v) {
+  const n = Number(v);
+  return String(v).trim() !== "" && Number.isInteger(n) && n >= 1;
 }

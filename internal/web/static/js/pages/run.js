@@ -1,9 +1,10 @@
 // One run: live (Server-Sent Events) while it runs, from the store after.
 
 import * as api from "../api.js";
-import { Chart, colors, columns, errorsPerSecond } from "../charts.js";
+import { Chart, colors, columns, row } from "../charts.js";
 import { badge, errorBox, fmt, fmtDuration, fmtInt, fmtMs, fmtTime, h, rich, runSeconds } from "../dom.js";
 import { t } from "../i18n.js";
+import { loadOf, loadRows, loadText, wordsOf, yaml } from "../plan.js";
 
 export async function pageRun(page, id) {
   const view = new RunView(page, id);
@@ -57,6 +58,7 @@ class RunView {
       meta: h("div", { class: "meta muted" }),
       controls: h("div", { class: "controls", id: "run-controls" }),
       why: h("div", { id: "run-why" }),
+      limited: h("div", { id: "run-limited" }),
       tiles: h("div", { class: "tiles", id: "run-tiles" }),
       endpoints: h("div", { id: "run-endpoints" }),
       errors: h("div", { id: "run-errors" }),
@@ -64,33 +66,42 @@ class RunView {
       warnings: h("div", { id: "run-warnings" }),
       events: h("div", { id: "run-events" }),
       reports: h("div", { class: "reports", id: "run-reports" }),
-      plan: h("pre", { class: "mono small" }),
+      load: h("dl", { class: "plan-load", id: "plan-load" }),
+      plan: h("pre", { class: "mono small", id: "plan-text" }),
     };
-    const chartBox = (key, id) => h("div", { class: "card chart" }, h("h3", {}, t(key)), h("div", { id }));
-    const rpsBox = chartBox("run.chart.throughput", "chart-rps");
+    const chartBox = (key, id, help) =>
+      h("div", { class: "card chart" }, h("h3", {}, t(key)), h("div", { id }), help ? h("p", { class: "muted small chart-help" }, help) : null);
+    const rpsBox = chartBox("run.chart.throughput", "chart-rps", t("run.chart.throughput.help"));
     const latBox = chartBox("run.chart.latency", "chart-latency");
     const vusBox = chartBox("run.chart.vus", "chart-vus");
     const e = this.el;
     this.page.root.replaceChildren(
       h("div", { class: "run-head" }, h("div", {}, h("div", { class: "title-row" }, e.title, e.status), e.meta), e.controls),
       e.why,
+      e.limited,
       e.tiles,
       h("div", { class: "charts" }, rpsBox, latBox, vusBox),
       h("section", { class: "card" }, h("h2", {}, t("run.endpoints")), e.endpoints),
       h("div", { class: "two" }, h("section", { class: "card" }, h("h2", {}, t("run.errors")), e.errors), h("section", { class: "card" }, h("h2", {}, t("run.thresholds")), e.thresholds, e.warnings)),
       h("div", { class: "two" }, h("section", { class: "card" }, h("h2", {}, t("run.events")), e.events), h("section", { class: "card" }, h("h2", {}, t("run.reports")), e.reports)),
-      h("details", { class: "card" }, h("summary", {}, t("run.plan")), e.plan),
+      h("section", { class: "card", id: "run-plan" }, h("h2", {}, t("run.plan")), e.load, h("details", {}, h("summary", {}, t("run.plan.full")), e.plan)),
     );
-    this.rpsChart = new Chart(rpsBox.lastChild, [
+    const chartEl = (box) => box.querySelector("h3 + div");
+    this.rpsChart = new Chart(chartEl(rpsBox), [
       { label: t("series.rps"), color: colors.rps },
+      { label: t("series.offered"), color: colors.offered, dash: [6, 4] },
       { label: t("series.errors"), color: colors.errors },
     ]);
-    this.latChart = new Chart(latBox.lastChild, [
-      { label: "p50", color: colors.p50 },
-      { label: "p95", color: colors.p95 },
-      { label: "p99", color: colors.p99 },
-    ]);
-    this.vusChart = new Chart(vusBox.lastChild, [{ label: t("series.vus"), color: colors.vus }]);
+    this.latChart = new Chart(
+      chartEl(latBox),
+      [
+        { label: "p50", color: colors.p50 },
+        { label: "p95", color: colors.p95 },
+        { label: "p99", color: colors.p99 },
+      ],
+      { unit: "ms" },
+    );
+    this.vusChart = new Chart(chartEl(vusBox), [{ label: t("series.vus"), color: colors.vus }]);
     this.charts = [this.rpsChart, this.latChart, this.vusChart];
   }
 
@@ -99,23 +110,37 @@ class RunView {
     this.summary = st.summary;
     this.points = st.summary.timeline || [];
     const c = columns(this.points);
-    this.rpsChart.set(c.x, c.rps, c.errors);
+    this.rpsChart.set(c.x, c.rps, c.offered, c.errors);
     this.latChart.set(c.x, c.p50, c.p95, c.p99);
     this.vusChart.set(c.x, c.vus);
     this.renderHead();
     this.renderSummary();
     this.renderEvents();
-    this.el.plan.textContent = JSON.stringify(st.run.plan, null, 2);
+    this.renderPlan();
+  }
+
+  // renderPlan shows the offered load flag by flag, and the whole plan as
+  // a scenario file would say it.
+  renderPlan() {
+    const load = loadOf(this.run, this.summary);
+    this.el.load.replaceChildren(
+      ...loadRows(load).map(([k, v]) => h("div", { "data-key": k }, h("dt", {}, k), h("dd", { class: "mono" }, v))),
+    );
+    this.el.load.title = loadText(load);
+    const plan = wordsOf(this.run.plan || {});
+    this.el.plan.textContent = yaml(plan) || "–";
   }
 
   interval(iv) {
     const p = iv.point;
     this.points.push(p);
     this.summary = { ...iv.summary, timeline: this.points };
-    this.rpsChart.push(p.elapsed_s, p.rps, errorsPerSecond(p));
-    this.latChart.push(p.elapsed_s, p.p50, p.p95, p.p99);
-    this.vusChart.push(p.elapsed_s, p.max_vus ?? p.vus);
+    const r = row(p);
+    this.rpsChart.push(r.x, r.rps, r.offered, r.errors);
+    this.latChart.push(r.x, r.p50, r.p95, r.p99);
+    this.vusChart.push(r.x, r.vus);
     this.renderSummary();
+    if (iv.summary.events) this.renderEvents();
   }
 
   addEvent(ev) {
@@ -212,6 +237,16 @@ class RunView {
       h("div", { class: "tile", id: `tile-${id}` }, h("div", { class: "label" }, label), h("div", { class: "value" }, value), sub ? h("div", { class: "sub muted" }, sub) : null);
     const running = this.run.status === "running";
     const errRate = s.totals.requests ? (100 * s.totals.errors) / s.totals.requests : 0;
+    const open = (s.run.model || this.run.model) === "open";
+    const dropped = s.totals.dropped_iterations || 0;
+    const due = s.totals.due_iterations;
+    const droppedTile = tile(
+      "dropped",
+      t("run.dropped"),
+      fmtInt(dropped),
+      due != null ? t("run.dropped.ofDue", { due: fmtInt(due), pct: fmt(due ? (100 * dropped) / due : 0, 2) }) : t("run.dropped.help"),
+    );
+    if (dropped > 0) droppedTile.classList.add("warn");
     this.el.tiles.replaceChildren(
       // While it runs, the last interval says where the load is now;
       // afterwards the whole run's average is the figure to keep.
@@ -226,10 +261,33 @@ class RunView {
       running
         ? tile("vus", t("run.vus"), last ? fmtInt(last.vus) : "–", null)
         : tile("vus", t("run.vus"), fmtInt(s.run.max_vus || 0), t("run.vus.peak")),
+      open || dropped > 0 ? droppedTile : null,
     );
+    this.renderLimited(s);
     this.renderEndpoints(s);
     this.renderErrors(s);
     this.renderThresholds(s);
+  }
+
+  // renderLimited warns that Surge itself could not hold the plan, so the
+  // figures describe the generator as much as the target.
+  renderLimited(s) {
+    const g = s.generator || {};
+    if (!g.limited) {
+      this.el.limited.replaceChildren();
+      return;
+    }
+    const reasons = g.reasons || [];
+    this.el.limited.replaceChildren(
+      h(
+        "div",
+        { class: "alert warn", role: "alert", id: "limited-banner" },
+        h("strong", {}, t("run.limited")),
+        " ",
+        t("run.limited.help"),
+        reasons.length ? h("ul", { class: "warnings" }, reasons.map((r) => h("li", {}, r))) : null,
+      ),
+    );
   }
 
   renderEndpoints(s) {
@@ -240,6 +298,9 @@ class RunView {
     const cols = ["col.name", "col.method", "col.requests", "col.failures", "col.rps", "col.p50", "col.p95", "col.p99", "col.max"];
     this.el.endpoints.replaceChildren(
       h(
+        "div",
+        { class: "scroll" },
+        h(
         "table",
         { id: "endpoints-table" },
         h("thead", {}, h("tr", {}, cols.map((k, i) => h("th", { class: i > 1 ? "num" : null }, t(k))))),
@@ -261,6 +322,7 @@ class RunView {
               h("td", { class: "num" }, fmtMs(e.latency_ms.max)),
             ),
           ),
+        ),
         ),
       ),
     );
@@ -309,8 +371,13 @@ class RunView {
                   "tr",
                   {},
                   h("td", { class: "mono" }, th.expr),
-                  h("td", { class: "num" }, th.error ? th.error : `${fmt(th.value, 2)}${th.unit ? " " + th.unit : ""}`),
-                  h("td", {}, h("span", { class: `badge ${th.ok ? "ok" : "bad"}` }, t(th.ok ? "run.pass" : "run.fail"))),
+                  h("td", { class: "num" }, th.error ? th.error : th.unit === "ms" ? fmtMs(th.value) : `${fmt(th.value, 2)}${th.unit ? " " + th.unit : ""}`),
+                  h(
+                    "td",
+                    {},
+                    h("span", { class: `badge ${th.ok ? "ok" : "bad"}`, "data-limited": th.limited ? "true" : null }, t(th.ok ? "run.pass" : "run.fail")),
+                    th.limited ? h("span", { class: "badge warn", title: t("run.limited.help") }, t("run.limited.short")) : null,
+                  ),
                 ),
               ),
             ),
@@ -323,16 +390,48 @@ class RunView {
     );
   }
 
+  // renderEvents lists what happened to the load: the summary's events
+  // (rate and VU changes, stops) and the server's own (an interruption),
+  // without listing a change twice when both know it.
   renderEvents() {
-    const evs = this.run.events || [];
-    const text = (e) =>
-      e.kind === "adjust" ? t("run.event.adjust", { d: adjustText(e.detail) }) : e.kind === "stop" ? t("run.event.stop") : e.kind === "interrupted" ? t("run.event.interrupted", { d: e.detail }) : `${e.kind}: ${e.detail}`;
+    const started = new Date(this.run.started);
+    const items = [];
+    const fromSummary = (this.summary && this.summary.events) || [];
+    for (const e of fromSummary) {
+      const at = e.elapsed_s ?? (new Date(e.t) - started) / 1000;
+      items.push({ at, kind: e.kind, text: summaryEventText(e) });
+    }
+    for (const e of this.run.events || []) {
+      const at = (new Date(e.t) - started) / 1000;
+      const twin = fromSummary.some(
+        (x) => Math.abs((x.elapsed_s ?? (new Date(x.t) - started) / 1000) - at) < 2 && (x.kind === e.kind || (e.kind === "adjust" && (x.kind === "rate" || x.kind === "vus"))),
+      );
+      if (twin) continue;
+      const text =
+        e.kind === "adjust" ? t("run.event.adjust", { d: adjustText(e.detail) }) : e.kind === "stop" ? t("run.event.stop") : e.kind === "interrupted" ? t("run.event.interrupted", { d: e.detail }) : `${e.kind}: ${e.detail}`;
+      items.push({ at, kind: e.kind, text });
+    }
+    items.sort((a, b) => a.at - b.at);
     this.el.events.replaceChildren(
-      evs.length
-        ? h("ul", { class: "events" }, evs.map((e) => h("li", {}, h("span", { class: "muted" }, fmtDuration((new Date(e.t) - new Date(this.run.started)) / 1000)), " ", text(e))))
+      items.length
+        ? h("ul", { class: "events" }, items.map((e) => h("li", { "data-kind": e.kind }, h("span", { class: "muted" }, fmtDuration(e.at)), " ", e.text)))
         : h("p", { class: "muted" }, "–"),
     );
   }
+}
+
+// summaryEventText words one of the summary's events.
+function summaryEventText(e) {
+  const detail = e.detail ? ` (${e.detail})` : "";
+  switch (e.kind) {
+    case "rate":
+      return t("run.event.adjust", { d: `${fmt(e.value, 2)}/s` }) + detail;
+    case "vus":
+      return t("run.event.adjust", { d: `${fmtInt(e.value)} ${t("series.vus")}` }) + detail;
+    case "stop":
+      return t("run.event.stop") + detail;
+  }
+  return `${e.kind}${e.value != null ? ": " + e.value : ""}${detail}`;
 }
 
 // whyText says why a run ended, in the UI's language when the server's
