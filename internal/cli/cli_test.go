@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,8 +78,8 @@ func TestFirstInterruptStopsGracefully(t *testing.T) {
 	sig <- os.Interrupt
 	select {
 	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
+		if !errors.Is(err, cli.ErrInterrupted) || cli.ExitCode(err) != 130 {
+			t.Fatalf("an interrupted run returned %v (exit %d), want ErrInterrupted (exit 130)", err, cli.ExitCode(err))
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("run did not stop")
@@ -106,6 +107,7 @@ func TestExitCodes(t *testing.T) {
 		{"ok", nil, 0},
 		{"thresholds", cli.ErrThresholds, 3},
 		{"usage", cli.ErrUsage, 2},
+		{"interrupted", fmt.Errorf("run stopped: %w", cli.ErrInterrupted), 130},
 		{"other", errors.New("disk full"), 1},
 	}
 	for _, tt := range tests {

@@ -39,6 +39,9 @@ open-model load past that capacity, so the summary shows where it breaks.`,
 			if err != nil {
 				return usageErr(err)
 			}
+			if err := checkOutputs(outs); err != nil {
+				return usageErr(err)
+			}
 			tb, err := testbed.Start("127.0.0.1:0", testbed.Options{Workers: demoWorkers, WorkTime: demoWorkTime})
 			if err != nil {
 				return err
@@ -60,7 +63,8 @@ open-model load past that capacity, so the summary shows where it breaks.`,
 			plan.Name = "demo: testbed /api/items"
 			fmt.Fprintf(env.Stdout, "ramping 0 → %d → %d requests/s over %v, open model\n", demoPeakRate/2, demoPeakRate, duration)
 			_, err = execute(cmd.Context(), env, plan, execOptions{quiet: quiet, outputs: outs})
-			// The demo shows thresholds but always exits 0 once it ran.
+			// The demo shows thresholds but exits 0 once it ran (130 when
+			// interrupted, with its outputs written).
 			return err
 		},
 	}

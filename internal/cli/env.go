@@ -34,6 +34,9 @@ const (
 	ExitFailure    = 1
 	ExitUsage      = 2
 	ExitThresholds = 3
+	// ExitInterrupted is the shell's code for a process ended by SIGINT
+	// (128 + 2); Surge uses it for SIGTERM too, after writing its outputs.
+	ExitInterrupted = 130
 )
 
 // ExitCode maps an error returned by Main to the process exit code.
@@ -43,6 +46,8 @@ func ExitCode(err error) int {
 		return ExitOK
 	case errors.Is(err, ErrUsage), errors.Is(err, scenario.ErrInvalid):
 		return ExitUsage
+	case errors.Is(err, ErrInterrupted):
+		return ExitInterrupted
 	case errors.Is(err, ErrThresholds):
 		return ExitThresholds
 	default:

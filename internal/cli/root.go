@@ -20,15 +20,28 @@ func Main(ctx context.Context, env Env) error {
 		Short:         "Surge load-tests HTTP services and tells you where and why they break",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       Version,
 	}
+	root.SetVersionTemplate("surge {{.Version}}\n") // as `surge version`
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	root.SetArgs(env.Args)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if hint := flagHint(c, err); hint != "" {
+			return usageErr(fmt.Errorf("%w: %s (see '%s --help')", err, hint, c.CommandPath()))
+		}
 		return usageErr(fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
 	})
 	root.AddCommand(runCmd(env), demoCmd(env), testbedCmd(env), versionCmd(env), serverCmd(env), validateCmd(env))
-	err := root.ExecuteContext(ctx)
+	var err error
+	if c, rest, ferr := root.Find(env.Args); ferr == nil && c != root {
+		if arg, name := singleDashLong(c, rest); arg != "" {
+			err = usageErr(fmt.Errorf("unknown shorthand flag %s: did you mean --%s? (long flags take two dashes; see '%s --help')", arg, name, c.CommandPath()))
+		}
+	}
+	if err == nil {
+		err = root.ExecuteContext(ctx)
+	}
 	if err != nil && !errors.Is(err, ErrThresholds) {
 		if strings.HasPrefix(err.Error(), "unknown command") {
 			err = usageErr(err)

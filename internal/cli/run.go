@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -19,12 +19,14 @@ import (
 	"github.com/surgeload/surge/internal/report"
 	"github.com/surgeload/surge/internal/scenario"
 	"github.com/surgeload/surge/internal/sink"
+	"github.com/surgeload/surge/internal/template"
 )
 
 // runFlags are `surge run`'s flags. Pointers are filled only for flags the
 // user set, so that unset flags never override a scenario file.
 type runFlags struct {
-	url, method, body, bodyFile string
+	url, method, body, bodyFile onceString
+	bodyTemplate                bool
 	headers                     []string
 	vus, maxVUs                 int
 	rate                        float64
@@ -39,20 +41,30 @@ func runCmd(env Env) *cobra.Command {
 	var f runFlags
 	var record *recordFlags // --server, --secret: record.go
 	cmd := &cobra.Command{
-		Use:   "run [flags] [SCENARIO.yaml]",
+		Use:   "run [flags] [SCENARIO.yaml | URL]",
 		Short: "Run a load test and print a summary",
-		Long: `Run a load test against an HTTP endpoint (quick mode, -u URL) and print a
-summary. --rate R selects the open model (R iterations/s, latency measured
-from each request's due time); --vus N the closed model (N looping users).
+		Long: `Run a load test against an HTTP endpoint (quick mode: -u URL, or the URL as
+the only argument) or a scenario file, and print a summary. --rate R selects
+the open model (R iterations/s, latency measured from each request's due
+time); --vus N the closed model (N looping users).
+
+With a scenario file, flags override the file's values, and -u URL replaces
+the file's target: the base URL its relative step URLs resolve against.
+
+-d is the request body, as in curl (not wrk's duration: that is --duration).
+It is sent as given; --body-file sends a file's bytes as they are (up to
+64 MiB); --body-template makes the body a {{…}} template.
 
 Exit codes: 0 run completed and thresholds passed; 2 invalid usage (nothing
-was sent); 3 a threshold failed; 1 anything else.`,
-		Example: `  surge run -u http://127.0.0.1:8080/api --rate 500 --duration 30s
-  surge run -u http://127.0.0.1:8080/api --vus 50 --duration 1m --threshold 'p99<200ms'
-  surge run -u http://127.0.0.1:8080/api --stages '30s:200,1m:200,30s:0' --rate 0 --out json=summary.json`,
+was sent); 3 a threshold failed; 130 stopped by Ctrl-C/SIGTERM (the summary
+and reports are still written); 1 anything else.`,
+		Example: `  surge run -u http://127.0.0.1:8080/api/items --rate 300 --duration 30s
+  surge run http://127.0.0.1:8080/hello --vus 20 --duration 1m --threshold 'p99<200ms'
+  surge run -u http://127.0.0.1:8080/api/items --rate 0 --stages '30s:200,1m:200,30s:0' --out json=summary.json
+  surge run examples/shop.yaml -u http://staging.internal:8080`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 1 {
-				return usageErr(fmt.Errorf("want at most one scenario file, got %d arguments", len(args)))
+				return usageErr(fmt.Errorf("want at most one scenario file or URL, got %d arguments", len(args)))
 			}
 			return nil
 		},
@@ -65,13 +77,16 @@ was sent); 3 a threshold failed; 1 anything else.`,
 			if err != nil {
 				return usageErr(err)
 			}
+			if err := checkOutputs(outs); err != nil {
+				return usageErr(err)
+			}
 			recorder, err := record.sink(cmd.Context(), env, plan)
 			if err != nil {
 				return err
 			}
 			sum, err := execute(cmd.Context(), env, plan, execOptions{quiet: f.quiet, outputs: outs, sink: recorder})
 			if err != nil {
-				return err
+				return err // an interrupted run's summary and outputs are written by now
 			}
 			if !sum.Passed() {
 				return ErrThresholds
@@ -81,11 +96,13 @@ was sent); 3 a threshold failed; 1 anything else.`,
 	}
 	fl := cmd.Flags()
 	fl.SortFlags = false
-	fl.StringVarP(&f.url, "url", "u", "", "target URL (quick mode)")
-	fl.StringVarP(&f.method, "method", "X", "GET", "HTTP method")
+	f.method.v = "GET"
+	fl.VarP(&f.url, "url", "u", "target URL (quick mode); with a scenario file, the base URL of its relative step URLs")
+	fl.VarP(&f.method, "method", "X", "HTTP method")
 	fl.StringArrayVarP(&f.headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
-	fl.StringVarP(&f.body, "body", "d", "", "request body")
-	fl.StringVar(&f.bodyFile, "body-file", "", "read the request body from a file")
+	fl.VarP(&f.body, "body", "d", "request body, sent as given (as curl's -d; the test's length is --duration)")
+	fl.Var(&f.bodyFile, "body-file", "send this file's bytes as the request body, as they are (at most 64 MiB)")
+	fl.BoolVar(&f.bodyTemplate, "body-template", false, "treat the body (-d or --body-file) as a {{…}} template, e.g. {{uuid}} or {{vu.id}}")
 	fl.IntVar(&f.vus, "vus", 0, "closed model with N virtual users")
 	fl.Float64Var(&f.rate, "rate", 0, "open model at R iterations/s (quick mode: one iteration is one request)")
 	fl.IntVar(&f.maxVUs, "max-vus", 0, "cap on concurrent in-flight iterations in the open model (default: rate × timeout, at least 100)")
@@ -108,65 +125,173 @@ func (f *runFlags) plan(cmd *cobra.Command, args []string, env Env) (scenario.Pl
 	if err != nil {
 		return scenario.Plan{}, err
 	}
+	set := cmd.Flags().Changed
 	if len(args) == 1 {
-		set := cmd.Flags().Changed
-		for _, name := range []string{"method", "body", "body-file"} {
-			if set(name) {
-				return scenario.Plan{}, fmt.Errorf("--%s is for quick mode (-u URL without a scenario file): set the request in %s", name, args[0])
+		arg := args[0]
+		if isURLArg(arg) {
+			// surge run URL: quick mode, as -u URL (curl, hey, wrk)
+			if set("url") {
+				return scenario.Plan{}, fmt.Errorf("give the URL once: as -u URL or as the argument, not both (got -u %s and %s)", f.url.v, arg)
+			}
+			f.url.v = arg
+			return f.quick(cmd, env, o)
+		}
+		if hint := schemeHint(arg); hint != "" {
+			if _, err := os.Stat(arg); err != nil {
+				return scenario.Plan{}, fmt.Errorf("%s is neither a scenario file nor a URL: %s", arg, hint)
 			}
 		}
-		if set("vus") && set("rate") {
-			return scenario.Plan{}, errors.New("give --vus (closed model) or --rate (open model), not both")
-		}
-		if set("url") {
-			o.Target = &f.url // the base URL the file's relative URLs resolve against
-		}
-		for _, h := range f.headers {
-			hd, err := scenario.ParseHeader(h)
-			if err != nil {
-				return scenario.Plan{}, err
-			}
-			o.Headers = append(o.Headers, hd)
-		}
-		return scenario.LoadFile(args[0], scenario.Options{Getenv: env.Getenv, Overrides: o})
+		return f.scenarioPlan(cmd, arg, env, o)
 	}
-	if f.url == "" {
-		return scenario.Plan{}, errors.New("nothing to test: give a target with -u URL (see 'surge run --help')")
+	if !set("url") {
+		return scenario.Plan{}, errors.New("nothing to test: give a target with -u URL, or a scenario file (see 'surge run --help')")
 	}
-	body := f.body
-	if f.bodyFile != "" {
-		if body != "" {
-			return scenario.Plan{}, errors.New("give --body or --body-file, not both")
-		}
-		b, err := os.ReadFile(f.bodyFile)
-		if err != nil {
-			return scenario.Plan{}, fmt.Errorf("reading --body-file: %w", err)
-		}
-		body = string(b)
-	}
-	return scenario.Quick(scenario.QuickRequest{URL: f.url, Method: f.method, Headers: f.headers, Body: body}, o)
+	return f.quick(cmd, env, o)
 }
 
-// overrides collects the load flags the user actually set.
+// scenarioPlan loads file with the flags laid over it.
+func (f *runFlags) scenarioPlan(cmd *cobra.Command, file string, env Env, o scenario.Overrides) (scenario.Plan, error) {
+	set := cmd.Flags().Changed
+	for _, name := range []string{"method", "body", "body-file", "body-template"} {
+		if set(name) {
+			return scenario.Plan{}, fmt.Errorf("--%s is for quick mode (-u URL without a scenario file): set the request in %s", name, file)
+		}
+	}
+	if set("vus") && set("rate") {
+		return scenario.Plan{}, errors.New("give --vus (closed model) or --rate (open model), not both")
+	}
+	if set("url") {
+		if err := checkURLFlag("-u", f.url.v); err != nil {
+			return scenario.Plan{}, err
+		}
+		o.Target = &f.url.v // the base URL the file's relative URLs resolve against
+	}
+	for _, h := range f.headers {
+		hd, err := scenario.ParseHeader(h)
+		if err != nil {
+			return scenario.Plan{}, err
+		}
+		o.Headers = append(o.Headers, hd)
+	}
+	p, err := scenario.LoadFile(file, scenario.Options{Getenv: env.Getenv, Overrides: o})
+	if err != nil || !set("url") {
+		return p, err
+	}
+	// -u replaces the file's target, which only relative step URLs use:
+	// say so when some steps ignore it, refuse when all of them do.
+	total, absolute := 0, 0
+	steps := append([]scenario.Step(nil), p.Setup...)
+	for _, fl := range p.Flows {
+		steps = append(steps, fl.Steps...)
+	}
+	for _, st := range steps {
+		if st.IsThink() {
+			continue
+		}
+		total++
+		if hasScheme(st.URL) {
+			absolute++
+		}
+	}
+	switch {
+	case total > 0 && absolute == total:
+		return p, fmt.Errorf("-u %s would change nothing: it replaces the target of %s, the base of relative step URLs, but every step of %s has an absolute URL", f.url.v, file, file)
+	case absolute > 0:
+		fmt.Fprintf(env.Stderr, "surge: -u %s is the base URL of %s's relative steps; %d of its %d requests have absolute URLs and keep them\n", f.url.v, file, absolute, total)
+	}
+	return p, nil
+}
+
+// quick builds the plan of quick mode from the request flags.
+func (f *runFlags) quick(cmd *cobra.Command, env Env, o scenario.Overrides) (scenario.Plan, error) {
+	set := cmd.Flags().Changed
+	if err := checkURLFlag("-u", f.url.v); err != nil {
+		return scenario.Plan{}, err
+	}
+	q := scenario.QuickRequest{URL: f.url.v, Method: f.method.v, Headers: f.headers, Body: f.body.v, BodyTemplate: f.bodyTemplate}
+	if f.bodyTemplate && !set("body") && !set("body-file") {
+		return scenario.Plan{}, errors.New("--body-template makes the body a template: give the body with -d or --body-file")
+	}
+	if set("body-file") {
+		if set("body") {
+			return scenario.Plan{}, errors.New("give --body (-d) or --body-file, not both")
+		}
+		limit := int64(scenario.MaxBodyFile)
+		if f.bodyTemplate {
+			limit = template.MaxLen
+		}
+		b, err := readBounded(f.bodyFile.v, limit)
+		if err != nil {
+			if f.bodyTemplate && errors.Is(err, errTooLarge) {
+				return scenario.Plan{}, fmt.Errorf("--body-file %s with --body-template: %w for a template; without --body-template the file is sent as data (up to %d MiB)", f.bodyFile.v, err, scenario.MaxBodyFile>>20)
+			}
+			return scenario.Plan{}, fmt.Errorf("--body-file %s: %w", f.bodyFile.v, err)
+		}
+		if f.bodyTemplate {
+			q.Body = string(b)
+		} else {
+			q.RawBody, q.BodyFile = b, f.bodyFile.v
+		}
+	}
+	method := strings.ToUpper(f.method.v)
+	if set("body") && (method == "GET" || method == "HEAD") {
+		if _, err := time.ParseDuration(strings.TrimSpace(f.body.v)); err == nil {
+			fmt.Fprintf(env.Stderr, "surge: warning: -d %s is the request body (as in curl), sent with a %s; the length of the test is --duration %s\n", f.body.v, method, f.body.v)
+		}
+	}
+	return scenario.Quick(q, o)
+}
+
+// overrides collects the load flags the user actually set, refusing values
+// that cannot mean what they say (NaN, zero durations, zero VUs).
 func (f *runFlags) overrides(cmd *cobra.Command) (scenario.Overrides, error) {
 	var o scenario.Overrides
 	set := cmd.Flags().Changed
+	var probs []string
+	bad := func(format string, a ...any) { probs = append(probs, fmt.Sprintf(format, a...)) }
 	if set("vus") {
+		switch {
+		case f.vus < 1:
+			bad("--vus %d: want at least 1 virtual user", f.vus)
+		case f.vus > engine.MaxVUs:
+			bad("--vus %d: at most %d virtual users (see docs/limits.md)", f.vus, engine.MaxVUs)
+		}
 		o.VUs = &f.vus
 	}
 	if set("rate") {
+		switch {
+		case math.IsNaN(f.rate) || math.IsInf(f.rate, 0) || f.rate < 0:
+			bad("--rate %v: want a number of iterations/s ≥ 0 (0 only with --stages)", f.rate)
+		case f.rate > engine.MaxRate:
+			bad("--rate %v: at most %d iterations/s (see docs/limits.md)", f.rate, engine.MaxRate)
+		}
 		o.Rate = &f.rate
 	}
 	if set("max-vus") {
+		switch {
+		case f.maxVUs < 1:
+			bad("--max-vus %d: want at least 1", f.maxVUs)
+		case f.maxVUs > engine.MaxVUs:
+			bad("--max-vus %d: at most %d virtual users (see docs/limits.md)", f.maxVUs, engine.MaxVUs)
+		}
 		o.MaxVUs = &f.maxVUs
 	}
 	if set("duration") {
+		if f.duration <= 0 {
+			bad("--duration %v: want a positive duration, e.g. 30s (leave it out for the default %v)", f.duration, scenario.DefaultDuration)
+		}
 		o.Duration = &f.duration
 	}
 	if set("requests") {
+		if f.requests < 1 {
+			bad("--requests %d: want at least 1", f.requests)
+		}
 		o.Iterations = &f.requests
 	}
 	if set("timeout") {
+		if f.timeout <= 0 {
+			bad("--timeout %v: want a positive duration, e.g. 2s (leave it out for the default %v)", f.timeout, engine.DefaultTimeout)
+		}
 		o.Timeout = &f.timeout
 	}
 	if set("insecure") {
@@ -175,31 +300,20 @@ func (f *runFlags) overrides(cmd *cobra.Command) (scenario.Overrides, error) {
 	if set("stages") {
 		st, err := engine.ParseStages(f.stages)
 		if err != nil {
-			return o, fmt.Errorf("--stages: %w", err)
+			bad("--stages: %v", err)
+		}
+		for i, s := range st {
+			if math.IsNaN(s.Target) || math.IsInf(s.Target, 0) || s.Target < 0 {
+				bad("--stages: stage %d: target %v: want a number ≥ 0", i+1, s.Target)
+			}
 		}
 		o.Stages = st
 	}
 	o.Thresholds = f.thresholds
-	return o, nil
-}
-
-type output struct{ kind, path string }
-
-func parseOutputs(specs []string) ([]output, error) {
-	var outs []output
-	for _, s := range specs {
-		kind, path, ok := strings.Cut(s, "=")
-		if !ok || path == "" {
-			return nil, fmt.Errorf("--out %q: want KIND=PATH, e.g. json=summary.json", s)
-		}
-		switch kind {
-		case "json", "csv", "junit", "html":
-		default:
-			return nil, fmt.Errorf("--out %q: unknown kind %q (want json, csv, junit or html)", s, kind)
-		}
-		outs = append(outs, output{kind, path})
+	if len(probs) > 0 {
+		return o, errors.New(strings.Join(probs, "; "))
 	}
-	return outs, nil
+	return o, nil
 }
 
 type execOptions struct {
@@ -246,7 +360,7 @@ wait:
 				stop(ErrInterrupted)
 				continue
 			}
-			return nil, fmt.Errorf("run abandoned: %w", ErrInterrupted)
+			return nil, fmt.Errorf("run abandoned, no summary written: %w", ErrInterrupted)
 		}
 	}
 	if r.err != nil {
@@ -265,36 +379,11 @@ wait:
 			return nil, err
 		}
 	}
+	if interrupts > 0 {
+		// Ctrl-C is not success (exit 130), but what was sent is reported.
+		return &sum, fmt.Errorf("run stopped by a signal; the summary and reports cover what was sent: %w", ErrInterrupted)
+	}
 	return &sum, nil
-}
-
-func writeOutput(o output, s *report.Summary) error {
-	if dir := filepath.Dir(o.path); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("writing %s report: %w", o.kind, err)
-		}
-	}
-	f, err := os.Create(o.path)
-	if err != nil {
-		return fmt.Errorf("writing %s report: %w", o.kind, err)
-	}
-	switch o.kind {
-	case "json":
-		err = report.WriteJSON(f, s)
-	case "csv":
-		err = report.WriteCSV(f, s)
-	case "junit":
-		err = report.WriteJUnit(f, s)
-	case "html":
-		err = report.WriteHTML(f, s)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s report to %s: %w", o.kind, o.path, err)
-	}
-	return nil
 }
 
 func newRunID(t time.Time) string {

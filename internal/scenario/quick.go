@@ -95,20 +95,45 @@ func ParseHeader(s string) (Header, error) {
 	return Header{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)}, nil
 }
 
+// MaxBodyFile bounds a quick-mode body read from a file (--body-file): it
+// is held in memory once and shared by every VU, so 64 MiB is generous for
+// an upload test and still far from exhausting a load generator.
+const MaxBodyFile = 64 << 20
+
 // QuickRequest is the single request of quick mode.
 type QuickRequest struct {
 	URL     string
 	Method  string
 	Headers []string // "Name: value"
-	Body    string
+	// Body is sent as given (curl's -d): "{{" is literal text. With
+	// BodyTemplate it is a {{…}} template, and the template limits apply.
+	Body         string
+	BodyTemplate bool
+	// RawBody is data sent byte for byte (a --body-file), at most
+	// MaxBodyFile bytes; BodyFile names where it was read from.
+	RawBody  []byte
+	BodyFile string
 }
 
 // Quick builds the plan of quick mode: one flow with one request, in which
 // one iteration is one request. Model: open when a rate is given, closed
 // otherwise. Quick mode sends what it is given: "{{" in the URL, headers or
-// body is literal text, not a template.
+// body is literal text, not a template, unless q.BodyTemplate asks for a
+// templated body.
 func Quick(q QuickRequest, o Overrides) (Plan, error) {
 	step := Step{Method: q.Method, URL: template.EscapeText(q.URL), Body: template.EscapeText(q.Body)}
+	if q.BodyTemplate {
+		step.Body = q.Body
+	}
+	if q.RawBody != nil || q.BodyFile != "" {
+		if q.Body != "" {
+			return Plan{}, Problems{&Error{Msg: "give a body or a body file, not both"}}
+		}
+		if len(q.RawBody) > MaxBodyFile {
+			return Plan{}, Problems{&Error{Msg: fmt.Sprintf("body file %s: %d bytes, more than the %d MiB a body file may have", q.BodyFile, len(q.RawBody), MaxBodyFile>>20)}}
+		}
+		step.RawBody, step.BodyFile = q.RawBody, q.BodyFile
+	}
 	for _, h := range q.Headers {
 		hd, err := ParseHeader(h)
 		if err != nil {
