@@ -2,7 +2,7 @@
 // code, Run it, and read the Summary — the same engine, numbers and JSON
 // summary as `surge run`.
 //
-//	plan, err := surge.QuickPlan(surge.Request{URL: "http://127.0.0.1:8080/api"},
+//	plan, err := surge.QuickPlan(surge.Request{URL: "http://127.0.0.1:8080/api/items"},
 //		surge.Load{Rate: 200, Duration: 10 * time.Second})
 //	if err != nil { … }
 //	sum, err := surge.Run(ctx, plan)
