@@ -19,6 +19,10 @@ import (
 // DefaultInterval is the snapshot interval.
 const DefaultInterval = time.Second
 
+// sinkCloseTimeout bounds how long the end of a run waits for its sinks to
+// take what they were sent and close.
+const sinkCloseTimeout = time.Minute
+
 // startDelay gives every agent time to prepare before the common start.
 const startDelay = 50 * time.Millisecond
 
@@ -88,6 +92,9 @@ func New(p scenario.Plan, o Options) *Controller {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	// Every sink runs on a goroutine of its own: a slow one (a busy disk, a
+	// distant server) never stalls the merge, nor the other sinks.
+	o.Sink = sink.Detach(o.Sink)
 	return &Controller{plan: p, opts: o, agents: o.Agents}
 }
 
@@ -240,7 +247,10 @@ func (c *Controller) Run(ctx context.Context) (*Result, error) {
 	}
 	flush(true)
 	if c.opts.Sink != nil {
-		if err := c.opts.Sink.Close(context.WithoutCancel(ctx)); err != nil {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sinkCloseTimeout)
+		err := c.opts.Sink.Close(closeCtx)
+		cancel()
+		if err != nil {
 			c.opts.Logger.Warn("closing sink", "err", err)
 		}
 	}
