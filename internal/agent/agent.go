@@ -65,7 +65,11 @@ func (a *Local) Run(ctx context.Context, seg Segment, emit func(metrics.Snapshot
 	l := seg.Plan.Load
 	maxVUs := l.MaxVUs
 	if l.Model == engine.Open && maxVUs == 0 {
-		maxVUs = engine.DefaultMaxVUs(l.Profile().Peak(), seg.Plan.Timeout)
+		peak := l.Profile().Peak()
+		if l.Stripe.Count > 1 {
+			peak /= float64(l.Stripe.Count) // this segment's share of the rate
+		}
+		maxVUs = engine.DefaultMaxVUs(peak, seg.Plan.Timeout)
 	}
 	idle := int(l.Profile().Peak())
 	if l.Model == engine.Open {
@@ -76,7 +80,7 @@ func (a *Local) Run(ctx context.Context, seg Segment, emit func(metrics.Snapshot
 	rec := metrics.NewRecorder(seg.Start, prog.Endpoints(), prog.Checks())
 	eng, err := engine.New(engine.Config{
 		Model: l.Model, Profile: l.Profile(), MaxVUs: maxVUs, Iterations: l.Iterations,
-		Timeout: seg.Plan.Timeout, MaxDuration: scenario.DefaultBudgetDuration,
+		Timeout: seg.Plan.Timeout, MaxDuration: scenario.DefaultBudgetDuration, Stripe: l.Stripe,
 	}, prog.Workload(client, rec), rec)
 	if err != nil {
 		return err

@@ -110,7 +110,7 @@ func (c *Controller) Adjust(v float64) {
 	c.event(Event{At: time.Now(), Kind: kind, Value: v})
 	for i, seg := range Split(p, len(c.agents)) {
 		if p.Load.Model == engine.Open {
-			c.agents[i].Adjust(seg.Load.Rate)
+			c.agents[i].Adjust(seg.Load.Rate) // the whole rate: each agent runs its stripe of it
 		} else {
 			c.agents[i].Adjust(float64(seg.Load.VUs))
 		}

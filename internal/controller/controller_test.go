@@ -34,15 +34,21 @@ func TestSplitAddsUpToThePlan(t *testing.T) {
 			t.Fatalf("n=%d: shares add to vus %d iterations %d stage %v", n, vus, iters, stage0)
 		}
 	}
-	open := scenario.Plan{Load: scenario.Load{Model: engine.Open, Rate: 100, MaxVUs: 9}}
-	var rate float64
-	var maxVUs int
-	for _, s := range controller.Split(open, 3) {
-		rate += s.Load.Rate
+	// The open model's shares keep the whole rate and stripe its schedule.
+	open := scenario.Plan{Load: scenario.Load{Model: engine.Open, Rate: 100, MaxVUs: 9, Iterations: 10}}
+	var maxVUs, iters int
+	for i, s := range controller.Split(open, 3) {
 		maxVUs += s.Load.MaxVUs
+		iters += int(s.Load.Iterations)
+		if s.Load.Rate != 100 || s.Load.Stripe != (engine.Stripe{Index: i, Count: 3}) {
+			t.Fatalf("open share %d: rate %v stripe %+v, want 100 and stripe %d of 3", i, s.Load.Rate, s.Load.Stripe, i)
+		}
 	}
-	if rate < 99.999 || rate > 100.001 || maxVUs != 9 {
-		t.Fatalf("open shares add to rate %v max VUs %d", rate, maxVUs)
+	if maxVUs != 9 || iters != 10 {
+		t.Fatalf("open shares add to max VUs %d iterations %d", maxVUs, iters)
+	}
+	if one := controller.Split(open, 1)[0]; one.Load.Stripe != (engine.Stripe{}) {
+		t.Fatalf("a single share is striped: %+v", one.Load.Stripe)
 	}
 }
 

@@ -63,6 +63,10 @@ type Config struct {
 	// MaxDuration bounds a run whose profile is unbounded (only Iterations
 	// limits it). 0 means one hour.
 	MaxDuration time.Duration
+	// Stripe is, in the open model, this segment's share of the schedule:
+	// Profile is then the whole plan's rate, and the segment runs every
+	// Stripe.Count-th iteration of it. The zero Stripe runs them all.
+	Stripe Stripe
 }
 
 // DefaultMaxVUs is the open-model VU cap used when Config.MaxVUs is 0.
@@ -155,7 +159,7 @@ func New(cfg Config, w Workload, rec *metrics.Recorder) (*Engine, error) {
 		return nil, fmt.Errorf("%w: unbounded run", ErrBadConfig)
 	}
 	if cfg.Model == Open && cfg.MaxVUs <= 0 {
-		cfg.MaxVUs = DefaultMaxVUs(cfg.Profile.Peak(), cfg.Timeout)
+		cfg.MaxVUs = DefaultMaxVUs(cfg.Stripe.share(cfg.Profile.Peak()), cfg.Timeout)
 	}
 	if err := cfg.checkCeilings(); err != nil {
 		return nil, err

@@ -83,8 +83,15 @@ func (e *Engine) DueBy(t time.Time) int64 { return e.offered.dueBy(t) }
 // that integral rounded up (less a hair, so that floating-point noise on an
 // exact integer does not count one more).
 func (r *RatePacer) dueBefore(t time.Duration) int64 {
-	if t <= r.base {
-		return int64(math.Ceil(r.baseN - 1e-9))
+	all := r.baseN
+	if t > r.base {
+		all += r.dueBy(t - r.base)
 	}
-	return int64(math.Ceil(r.baseN + r.dueBy(t-r.base) - 1e-9))
+	if r.every <= 1 {
+		return int64(math.Ceil(all - 1e-9))
+	}
+	// A stripe runs the iterations index + j·count of the whole schedule:
+	// those below all number ceil((all − index) / count).
+	index := math.Mod(r.n, r.every)
+	return max(0, int64(math.Ceil((all-index)/r.every-1e-9)))
 }

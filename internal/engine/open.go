@@ -107,7 +107,7 @@ func (e *Engine) runOpen(user, soft context.Context, stop context.CancelFunc, ha
 		}()
 	}
 
-	pacer := NewRatePacer(e.cfg.Profile)
+	pacer := NewStripedPacer(e.cfg.Profile, e.cfg.Stripe)
 	e.offered.begin(start, pacer, e.cfg.Iterations)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()

@@ -28,11 +28,45 @@ type RatePacer struct {
 	segStart time.Duration
 	segN     float64
 	from     float64 // rate at the start of segment k
+
+	every float64 // the stripe's count: Next steps n by it (1: every iteration)
+}
+
+// A Stripe is one segment's share of an open-model schedule: of the
+// plan's iterations 0, 1, 2, …, the segment runs Index, Index+Count,
+// Index+2·Count, … Segments with the same Count and Index 0..Count-1
+// together run the plan's schedule exactly, interleaved: their iterations
+// alternate instead of firing at the same instants (as k6's execution
+// segments stripe them). The zero Stripe is the whole schedule.
+type Stripe struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
+}
+
+// whole reports whether s is the whole schedule.
+func (s Stripe) whole() bool { return s.Count <= 1 }
+
+// share is the part of a whole-schedule rate that s runs.
+func (s Stripe) share(rate float64) float64 {
+	if s.whole() {
+		return rate
+	}
+	return rate / float64(s.Count)
 }
 
 // NewRatePacer returns a pacer for p.
 func NewRatePacer(p Profile) *RatePacer {
-	return &RatePacer{profile: p, from: p.Start}
+	return &RatePacer{profile: p, from: p.Start, every: 1}
+}
+
+// NewStripedPacer returns a pacer for the iterations of p's schedule that
+// stripe s runs; their due times are those of the whole schedule.
+func NewStripedPacer(p Profile, s Stripe) *RatePacer {
+	r := NewRatePacer(p)
+	if !s.whole() {
+		r.n, r.every = float64(s.Index), float64(s.Count)
+	}
+	return r
 }
 
 // Next implements Pacer.
@@ -45,7 +79,7 @@ func (r *RatePacer) Next() (time.Duration, bool) {
 			}
 			// no stages: constant rate forever
 			x := (m - r.segN) / r.from
-			r.n++
+			r.n += r.every
 			return r.base + r.segStart + secs(x), true
 		}
 		s := r.profile.Stages[r.k]
@@ -60,7 +94,7 @@ func (r *RatePacer) Next() (time.Duration, bool) {
 			if need > 0 {
 				x = 2 * need / (r.from + math.Sqrt(math.Max(disc, 0)))
 			}
-			r.n++
+			r.n += r.every
 			return r.base + r.segStart + secs(math.Min(x, d)), true
 		}
 		r.segN += total
@@ -76,10 +110,11 @@ func (r *RatePacer) Next() (time.Duration, bool) {
 func (r *RatePacer) SetRate(at time.Duration, rate float64) {
 	rel := at - r.base
 	due := r.baseN + r.dueBy(rel)
-	if due < r.n {
+	if last := r.n - r.every; last >= due {
 		// Next already returned iterations due after at: keep them, and start
-		// the new rate where they end so none is returned twice.
-		due = r.n
+		// the new rate where they end so none is returned twice. (With a
+		// stripe, the iterations between two of ours are other stripes'.)
+		due = last + 1
 	}
 	r.profile = r.profile.From(rel, rate)
 	r.base = at

@@ -47,6 +47,10 @@ type Load struct {
 	Duration   time.Duration  `json:"duration,omitempty"`
 	Stages     []engine.Stage `json:"stages,omitempty"`
 	Iterations int64          `json:"iterations,omitempty"` // stop after this many; 0 = no limit
+	// Stripe is set on an open-model segment of a plan split across agents
+	// (controller.Split): Rate and Stages stay the whole plan's, and the
+	// segment runs its stripe of the schedule. Zero in a plan as written.
+	Stripe engine.Stripe `json:"stripe,omitzero"`
 }
 
 // Profile returns the load as an engine profile.
