@@ -3,9 +3,11 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/report"
 	"github.com/surgeload/surge/internal/scenario"
 	"github.com/surgeload/surge/internal/store"
@@ -68,7 +70,8 @@ func (s *Server) recorded(ctx context.Context, id string) (store.Run, error) {
 	return run, nil
 }
 
-// handleInterval: POST /api/v1/runs/{id}/intervals {"seq","point","summary"}
+// handleInterval: POST /api/v1/runs/{id}/intervals {"seq","point","summary","snapshot"};
+// snapshot (base64 of metrics.EncodeSnapshot) is absent from older clients.
 func (s *Server) handleInterval(w http.ResponseWriter, r *http.Request) {
 	var iv Interval
 	if err := decodeData(w, r, maxBody, &iv); err != nil {
@@ -79,19 +82,30 @@ func (s *Server) handleInterval(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badRequest("seq", "seq: want a number ≥ 0, got %d", iv.Seq))
 		return
 	}
+	if iv.Snapshot != nil {
+		// Checked here, so the store only keeps snapshots that decode.
+		snap, err := metrics.DecodeSnapshot(iv.Snapshot)
+		if err == nil && snap.Seq != iv.Seq {
+			err = fmt.Errorf("it is interval %d's", snap.Seq)
+		}
+		if err != nil {
+			s.fail(w, r, badRequest("snapshot", "snapshot: %v", err))
+			return
+		}
+	}
 	run, err := s.recorded(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	iv.Summary.Run.ID, iv.Summary.Run.Status = run.ID, string(store.Running)
-	err = s.st.Append(r.Context(), run.ID, iv.Seq, iv.Point, &iv.Summary)
+	err = s.st.AppendInterval(r.Context(), run.ID, iv.Seq, iv.Point, &iv.Summary, iv.Snapshot)
 	s.noteWrite(err)
 	if err != nil {
 		s.fail(w, r, storeError(err))
 		return
 	}
-	s.interval(info(run), iv)
+	s.interval(info(run), iv.live())
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -177,12 +177,12 @@ func (k *runSink) Consume(ctx context.Context, snap metrics.Snapshot) error {
 	iv := k.tr.Add(snap)
 	if k.a.recordErr != nil {
 		// Stopping: the run's data can no longer be written.
-		k.s.interval(k.a.info, iv)
+		k.s.interval(k.a.info, iv.live())
 		return nil
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
-	err := k.s.st.Append(wctx, k.a.id, iv.Seq, iv.Point, &iv.Summary)
+	err := k.s.st.AppendInterval(wctx, k.a.id, iv.Seq, iv.Point, &iv.Summary, iv.Snapshot)
 	k.s.noteWrite(err)
 	if err != nil {
 		err = fmt.Errorf("recording interval %d: %w", iv.Seq, err)
@@ -192,7 +192,7 @@ func (k *runSink) Consume(ctx context.Context, snap metrics.Snapshot) error {
 		k.s.log.Error("stopping a run whose data cannot be recorded", "run", k.a.id, "err", err)
 		return err
 	}
-	k.s.interval(k.a.info, iv)
+	k.s.interval(k.a.info, iv.live())
 	return nil
 }
 

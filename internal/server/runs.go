@@ -187,9 +187,9 @@ func emptySummary(run store.Run, timeline []report.Point) report.Summary {
 	}
 }
 
-// handleSummary: GET /api/v1/runs/{id}/summary
+// handleSummary: GET /api/v1/runs/{id}/summary[?from=S&to=S] (servedSummary)
 func (s *Server) handleSummary(w http.ResponseWriter, r *http.Request) {
-	sum, err := s.summary(r.Context(), r.PathValue("id"))
+	sum, err := s.servedSummary(r.Context(), r.PathValue("id"), r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -207,7 +207,7 @@ func (s *Server) handleTimeline(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"points": points})
 }
 
-// handleReport: GET /api/v1/runs/{id}/report?format=json|csv|html
+// handleReport: GET /api/v1/runs/{id}/report?format=json|csv|html[&from=S&to=S]
 func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	format := r.URL.Query().Get("format")
@@ -227,7 +227,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badRequest("format", "format: want json, csv or html, got %q", format))
 		return
 	}
-	sum, err := s.summary(r.Context(), id)
+	sum, err := s.servedSummary(r.Context(), id, r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)
 		return

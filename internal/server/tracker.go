@@ -44,6 +44,18 @@ type Interval struct {
 	Seq     int            `json:"seq"` // 0 for the first interval
 	Point   report.Point   `json:"point"`
 	Summary report.Summary `json:"summary"` // so far, without its timeline
+	// Snapshot is the interval's merged snapshot, encoded by
+	// metrics.EncodeSnapshot (base64 in JSON), which the store keeps so
+	// summaries can be rebuilt from it. A `surge run --server` older than
+	// snapshots sends none; live events carry none (see live).
+	Snapshot []byte `json:"snapshot,omitempty"`
+}
+
+// live is iv as the live stream and the live view show it: without the
+// encoded snapshot, which only the store reads.
+func (iv Interval) live() Interval {
+	iv.Snapshot = nil
+	return iv
 }
 
 // Add takes the next merged snapshot.
@@ -68,6 +80,10 @@ func (t *Tracker) Add(s metrics.Snapshot) Interval {
 	}, t.cores)
 	sum.Run.Status = "running"
 	iv := Interval{Seq: t.seq, Summary: sum}
+	// Encoding cannot fail for a snapshot a controller made; if it ever
+	// did, the interval is still recorded, only without its snapshot, and
+	// summaries come from the stored ones (StoredSummary needs them all).
+	iv.Snapshot, _ = metrics.EncodeSnapshot(&s)
 	if len(sum.Timeline) == 1 {
 		iv.Point = sum.Timeline[0]
 	}

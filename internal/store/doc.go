@@ -1,12 +1,15 @@
 // Package store keeps the run history of a `surge server`: every run's
 // metadata and plan, its timeline (one report.Point per interval, written
-// as it arrives), its summary, and the events of the run (load changes and
-// the like), in an embedded SQLite database (modernc.org/sqlite, pure Go).
+// as it arrives), every interval's encoded metrics.Snapshot (from which
+// summaries and windows are rebuilt, docs/snapshots.md), its summary, and
+// the events of the run (load changes and the like), in an embedded SQLite
+// database (modernc.org/sqlite, pure Go).
 //
 //	st, err := store.Open(ctx, dir, logger) // migrates; runs left running become interrupted
 //	defer st.Close()
 //	err = st.Create(ctx, store.Run{ID: id, Name: name, Status: store.Running, Source: store.SourceServer, Plan: planJSON})
-//	err = st.Append(ctx, id, seq, point, &summarySoFar) // once per interval; seq counts from 0
+//	err = st.AppendInterval(ctx, id, seq, point, &summarySoFar, encodedSnapshot) // once per interval; seq counts from 0
+//	snaps, err := st.Snapshots(ctx, id, from, to)   // decoded, seq in [from, to); to < 0: all
 //	err = st.AddEvent(ctx, id, store.Event{T: now, Kind: "adjust", Detail: "rate 200/s"})
 //	err = st.Finish(ctx, id, store.Finished, "", &finalSummary)
 //	run, err := st.Get(ctx, id)                 // and List, Timeline, Summary, Events

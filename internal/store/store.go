@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
+	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/report"
 )
 
@@ -236,6 +238,26 @@ func (s *Store) Create(ctx context.Context, r Run) error {
 // counts intervals from 0) and the summary so far. The summary's timeline is
 // not stored with it; Summary rebuilds it from the points.
 func (s *Store) Append(ctx context.Context, id string, seq int, p report.Point, sum *report.Summary) error {
+	return s.AppendInterval(ctx, id, seq, p, sum, nil)
+}
+
+// AppendInterval is Append that also keeps the interval's encoded snapshot
+// (metrics.EncodeSnapshot), from which Snapshots and the summaries built on
+// them read. snapshot may be nil: a recorder older than snapshots sends
+// none, and that interval then has only its point. The caller checks that
+// snapshot decodes; the store refuses only one without a format version.
+func (s *Store) AppendInterval(ctx context.Context, id string, seq int, p report.Point, sum *report.Summary, snapshot []byte) error {
+	var version uint32
+	if snapshot != nil {
+		v, err := metrics.EncodedVersion(snapshot)
+		if err == nil && v == 0 {
+			err = errors.New("no format version")
+		}
+		if err != nil {
+			return fmt.Errorf("recording interval of %s: snapshot: %w", id, err)
+		}
+		version = v
+	}
 	pj, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("recording interval of %s: %w", id, err)
@@ -254,8 +276,78 @@ func (s *Store) Append(ctx context.Context, id string, seq int, p report.Point, 
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO points (run_id, seq, point) VALUES (?, ?, ?)`, id, seq, string(pj))
+		if err != nil || snapshot == nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO snapshots (run_id, seq, version, data) VALUES (?, ?, ?, ?)`,
+			id, seq, version, snapshot)
 		return err
 	})
+}
+
+// MaxSnapshotsRead is the most snapshots one Snapshots call decodes: six
+// hours of one-second intervals, about what a live run holds in memory
+// for its final summary (docs/limits.md).
+const MaxSnapshotsRead = 6 * 3600
+
+// ErrTooManySnapshots: a Snapshots call asked for more than
+// MaxSnapshotsRead intervals.
+var ErrTooManySnapshots = errors.New("too many intervals to read at once")
+
+// Snapshots returns the decoded snapshots of run id whose seq is in
+// [from, to) (to < 0: to the end), in seq order. Intervals recorded without
+// a snapshot are missing from it: compare the seqs with what is expected. A
+// stored snapshot that no longer decodes (a newer surge's version) fails
+// the call, naming its seq.
+func (s *Store) Snapshots(ctx context.Context, id string, from, to int) ([]metrics.Snapshot, error) {
+	if _, err := s.Get(ctx, id); err != nil {
+		return nil, err
+	}
+	if to < 0 {
+		to = math.MaxInt32
+	}
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM snapshots WHERE run_id = ? AND seq >= ? AND seq < ?`,
+		id, from, to).Scan(&n); err != nil {
+		return nil, fmt.Errorf("reading snapshots of %s: %w", id, err)
+	}
+	if n > MaxSnapshotsRead {
+		return nil, fmt.Errorf("reading snapshots of %s: %w: %d, at most %d", id, ErrTooManySnapshots, n, MaxSnapshotsRead)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, data FROM snapshots WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq`,
+		id, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("reading snapshots of %s: %w", id, err)
+	}
+	defer rows.Close()
+	out := make([]metrics.Snapshot, 0, n)
+	for rows.Next() {
+		var seq int
+		var data []byte
+		if err := rows.Scan(&seq, &data); err != nil {
+			return nil, fmt.Errorf("reading snapshots of %s: %w", id, err)
+		}
+		snap, err := metrics.DecodeSnapshot(data)
+		if err != nil {
+			return nil, fmt.Errorf("reading snapshot %d of %s: %w", seq, id, err)
+		}
+		out = append(out, snap)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading snapshots of %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// SnapshotCount is how many intervals of run id have a stored snapshot,
+// and how many have a point.
+func (s *Store) SnapshotCount(ctx context.Context, id string) (snapshots, points int, err error) {
+	err = s.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM snapshots WHERE run_id = ?), (SELECT count(*) FROM points WHERE run_id = ?)`,
+		id, id).Scan(&snapshots, &points)
+	if err != nil {
+		err = fmt.Errorf("counting snapshots of %s: %w", id, err)
+	}
+	return snapshots, points, err
 }
 
 // Finish ends a running run with its final summary, whose timeline replaces
