@@ -141,6 +141,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	err := s.st.Delete(r.Context(), id)
 	s.noteWrite(err)
+	s.rebuilt.forget(id)
 	if err != nil {
 		s.fail(w, r, storeError(err))
 		return

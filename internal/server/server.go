@@ -81,6 +81,8 @@ type Server struct {
 
 	janitorDone chan struct{}
 
+	rebuilt summaryCache // ended runs' summaries rebuilt from their snapshots
+
 	healthMu sync.Mutex
 	// storeErr is the last failed write while the store cannot write (nil
 	// once a write works again); no run starts meanwhile.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/surgeload/surge/internal/controller"
@@ -161,6 +162,9 @@ func (s *Server) servedSummary(ctx context.Context, id string, q url.Values) (re
 		if run.Status == store.Running || s.unrecordedEnd(id) != nil {
 			return s.summary(ctx, id)
 		}
+		if sum, ok := s.rebuilt.get(id); ok {
+			return sum, nil
+		}
 		sum, err := StoredSummary(ctx, s.st, id, w)
 		if err != nil {
 			if !errors.Is(err, ErrNoSnapshots) {
@@ -168,6 +172,7 @@ func (s *Server) servedSummary(ctx context.Context, id string, q url.Values) (re
 			}
 			return s.summary(ctx, id)
 		}
+		s.rebuilt.put(id, sum)
 		return sum, nil
 	}
 	sum, err := StoredSummary(ctx, s.st, id, w)
@@ -180,4 +185,44 @@ func (s *Server) servedSummary(ctx context.Context, id string, q url.Values) (re
 		return sum, badRequest("from", "%v", err)
 	}
 	return sum, storeError(err)
+}
+
+// rebuiltCap is how many ended runs' rebuilt summaries the server keeps:
+// an ended run never changes, and rebuilding a long one decodes every
+// interval's snapshot (a six-hour run: about a second and hundreds of MB).
+const rebuiltCap = 32
+
+// summaryCache keeps the whole-run summaries rebuilt from stored
+// snapshots. Safe for concurrent use; the zero value is ready.
+type summaryCache struct {
+	mu sync.Mutex
+	m  map[string]report.Summary
+}
+
+func (c *summaryCache) get(id string) (report.Summary, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sum, ok := c.m[id]
+	return sum, ok
+}
+
+func (c *summaryCache) put(id string, sum report.Summary) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]report.Summary)
+	}
+	if len(c.m) >= rebuiltCap {
+		for k := range c.m { // any one: they are cheap to rebuild once
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[id] = sum
+}
+
+func (c *summaryCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
 }
