@@ -2,7 +2,6 @@ package report
 
 import (
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
@@ -76,15 +75,15 @@ type htmlPage struct {
 	Extra htmlExtras
 }
 
-// htmlExtras are the parts of a summary the page reads by their JSON names,
-// so the page follows the documented format rather than Go field names.
+// htmlExtras are the offered load and what happened to it, put in the
+// words the page shows.
 type htmlExtras struct {
 	Plan     []planRow
 	Events   []eventRow
 	Limited  bool
 	Reasons  []string
 	Due      int64
-	HasDue   bool
+	HasDue   bool    // the open model: the run counted due iterations
 	Offered  float64 // due iterations per second over the run
 	OpenLoad bool
 }
@@ -98,56 +97,19 @@ type eventRow struct {
 	Text string
 }
 
-// summaryExtras is the JSON the extras come from.
-type summaryExtras struct {
-	Plan *struct {
-		Model    string          `json:"model"`
-		Rate     float64         `json:"rate"`
-		VUs      int64           `json:"vus"`
-		MaxVUs   int64           `json:"max_vus"`
-		Duration json.RawMessage `json:"duration"`
-		Stages   []struct {
-			Duration json.RawMessage `json:"duration"`
-			Target   float64         `json:"target"`
-		} `json:"stages"`
-		Iterations int64           `json:"iterations"`
-		Timeout    json.RawMessage `json:"timeout"`
-	} `json:"plan"`
-	Events []struct {
-		Elapsed float64  `json:"elapsed_s"`
-		Kind    string   `json:"kind"`
-		Value   *float64 `json:"value"`
-		Detail  string   `json:"detail"`
-	} `json:"events"`
-	Generator struct {
-		Limited bool     `json:"limited"`
-		Reasons []string `json:"reasons"`
-	} `json:"generator"`
-	Totals struct {
-		Due *int64 `json:"due_iterations"`
-	} `json:"totals"`
-}
-
-func extrasOf(s *Summary) (htmlExtras, error) {
-	var x htmlExtras
-	b, err := json.Marshal(s)
-	if err != nil {
-		return x, err
-	}
-	var in summaryExtras
-	if err := json.Unmarshal(b, &in); err != nil {
-		return x, err
-	}
-	x.Limited, x.Reasons = in.Generator.Limited, in.Generator.Reasons
+func extrasOf(s *Summary) htmlExtras {
+	x := htmlExtras{Limited: s.Generator.Limited, Reasons: s.Generator.Reasons}
 	x.OpenLoad = s.Run.Model == "open"
-	if in.Totals.Due != nil {
-		x.Due, x.HasDue = *in.Totals.Due, true
+	if p := s.Plan; p.Model != "" {
+		x.OpenLoad = p.Model == "open"
+	}
+	if x.OpenLoad && s.Totals.DueIterations > 0 {
+		x.Due, x.HasDue = s.Totals.DueIterations, true
 		if s.Run.DurationS > 0 {
 			x.Offered = round(float64(x.Due)/s.Run.DurationS, 2)
 		}
 	}
-	if p := in.Plan; p != nil && p.Model != "" {
-		x.OpenLoad = p.Model == "open"
+	if p := s.Plan; p.Model != "" {
 		add := func(k, v string) { x.Plan = append(x.Plan, planRow{k, v}) }
 		add("model", p.Model)
 		// With stages the rate (or VUs) is only where the ramp starts.
@@ -160,65 +122,41 @@ func extrasOf(s *Summary) (htmlExtras, error) {
 		if p.MaxVUs > 0 {
 			add("max_vus", count(p.MaxVUs))
 		}
-		if d := durationWord(p.Duration); d != "" && d != "0s" {
-			add("duration", d)
+		if p.Duration != "" && p.Duration != "0s" {
+			add("duration", p.Duration)
 		}
 		if len(p.Stages) > 0 {
 			var st []string
 			for _, s := range p.Stages {
-				st = append(st, durationWord(s.Duration)+":"+num(s.Target))
+				st = append(st, s.Duration+":"+num(s.Target))
 			}
 			add("stages", strings.Join(st, ","))
 		}
 		if p.Iterations > 0 {
 			add("requests", count(p.Iterations))
 		}
-		if d := durationWord(p.Timeout); d != "" {
-			add("timeout", d)
+		if p.Timeout != "" {
+			add("timeout", p.Timeout)
 		}
 	}
-	for _, e := range in.Events {
+	for _, e := range s.Events {
 		r := eventRow{At: strconv.FormatFloat(e.Elapsed, 'f', 1, 64) + "s"}
-		v := 0.0
-		if e.Value != nil {
-			v = *e.Value
-		}
 		switch e.Kind {
 		case "rate":
-			r.Text = "rate changed to " + num(v) + "/s"
+			r.Text = "rate changed to " + num(e.Value) + "/s"
 		case "vus":
-			r.Text = "virtual users changed to " + num(v)
+			r.Text = "virtual users changed to " + num(e.Value)
 		case "stop":
 			r.Text = "stop requested"
 		default:
-			r.Text = e.Kind
-			if e.Value != nil {
-				r.Text += " " + num(v)
-			}
+			r.Text = e.Kind + " " + num(e.Value)
 		}
 		if e.Detail != "" {
 			r.Text += " (" + e.Detail + ")"
 		}
 		x.Events = append(x.Events, r)
 	}
-	return x, nil
-}
-
-// durationWord reads a duration the summary wrote as words ("20s") or, in
-// older summaries, as nanoseconds.
-func durationWord(raw json.RawMessage) string {
-	if len(raw) == 0 || string(raw) == "null" {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var ns int64
-	if json.Unmarshal(raw, &ns) == nil {
-		return time.Duration(ns).String()
-	}
-	return string(raw)
+	return x
 }
 
 // WriteHTML writes a self-contained HTML report of s: totals, latency, charts
@@ -237,11 +175,7 @@ func WriteHTML(w io.Writer, s *Summary) error {
 		UPlotCSS: template.CSS(uplotCSS),
 		UPlotJS:  template.JS(uplotJS),
 	}
-	x, err := extrasOf(s)
-	if err != nil {
-		return fmt.Errorf("writing HTML report: %w", err)
-	}
-	p.Extra = x
+	p.Extra = extrasOf(s)
 	if p.Title == "" {
 		p.Title = "unnamed run"
 	}
