@@ -33,6 +33,7 @@ func Main(ctx context.Context, env Env) error {
 		return usageErr(fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
 	})
 	root.AddCommand(runCmd(env), demoCmd(env), testbedCmd(env), versionCmd(env), serverCmd(env), validateCmd(env))
+	root.AddCommand(monitorCmd(env))
 	var err error
 	if c, rest, ferr := root.Find(env.Args); ferr == nil && c != root {
 		if arg, name := singleDashLong(c, rest); arg != "" {

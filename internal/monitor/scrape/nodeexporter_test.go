@@ -1,0 +1,229 @@
+package scrape_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/surgeload/surge/internal/monitor"
+	"github.com/surgeload/surge/internal/monitor/scrape"
+)
+
+// nodeExporterBinary is Debian's prometheus-node-exporter (.ci/run installs it).
+const nodeExporterBinary = "/usr/bin/prometheus-node-exporter"
+
+// startNodeExporter runs a real node_exporter ($SURGE_NODE_EXPORTER, else
+// Debian's) on a free loopback port, stopped by t.Cleanup. Under CI=true a
+// missing binary fails the test.
+func startNodeExporter(t *testing.T) (*exec.Cmd, string) {
+	t.Helper()
+	bin := nodeExporterBinary
+	if b := os.Getenv("SURGE_NODE_EXPORTER"); b != "" {
+		bin = b
+	}
+	if _, err := os.Stat(bin); err != nil {
+		if p, err := exec.LookPath("node_exporter"); err == nil {
+			bin = p
+		} else if os.Getenv("CI") == "true" {
+			t.Fatalf("node_exporter is missing (%s): .ci/run must apt-get install prometheus-node-exporter", bin)
+		} else {
+			t.Skipf("node_exporter not installed (apt-get install prometheus-node-exporter)")
+		}
+	}
+	for attempt := 0; attempt < 5; attempt++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // bounds the process whatever happens
+		cmd := exec.CommandContext(ctx, bin, "--web.listen-address="+addr,
+			// collectors that need systemd or hardware only log errors here
+			"--no-collector.systemd", "--no-collector.hwmon", "--no-collector.thermal_zone")
+		out := &strings.Builder{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		t.Cleanup(func() {
+			_ = cmd.Process.Signal(syscall.SIGCONT)
+			cancel()
+			<-exited
+		})
+		url := "http://" + addr + "/metrics"
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			select {
+			case <-exited:
+				deadline = time.Time{} // port taken meanwhile: try another
+				continue
+			default:
+			}
+			if resp, err := http.Get(url); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					return cmd, url
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Logf("node_exporter on %s did not come up: %s", addr, out)
+	}
+	t.Fatal("could not start node_exporter")
+	return nil, ""
+}
+
+// TestRealNodeExporter: the derived series come out of a real node_exporter
+// with sane values; a stopped one times out within the bound and a killed
+// one is refused, both counted as failed, and neither blocks.
+func TestRealNodeExporter(t *testing.T) {
+	cmd, url := startNodeExporter(t)
+	const timeout = time.Second
+	m := newMonitor(t, scrape.Target{Name: "node", URL: url}, scrape.Options{Timeout: timeout})
+	ctx := context.Background()
+	if s := m.Scrape(ctx); !s.OK() {
+		t.Fatalf("first scrape: %s", s.Err)
+	}
+	// Keep one CPU a little busy so that busy cores cannot read 0.
+	spin := time.Now().Add(500 * time.Millisecond)
+	for time.Now().Before(spin) {
+	}
+	s := m.Scrape(ctx)
+	if !s.OK() {
+		t.Fatalf("second scrape: %s", s.Err)
+	}
+	t.Logf("scrape of node_exporter: %v, %d values", s.Took, len(s.Values))
+	ncpu := float64(runtime.NumCPU())
+	check := func(name string, lo, hi float64) {
+		t.Helper()
+		v, ok := s.Find(name)
+		if !ok {
+			t.Errorf("no %s from node_exporter", name)
+			return
+		}
+		if v.V < lo || v.V > hi {
+			t.Errorf("%s = %v, want within [%v, %v]", name, v.V, lo, hi)
+		}
+	}
+	check(scrape.HostCPUBusyCores, 0.01, ncpu*1.05)
+	check(scrape.HostCPUBusyPercent, 0.5, 105)
+	check(scrape.HostMemoryAvailable, 1<<20, 1<<50)
+	check(scrape.HostMemoryUsedPercent, 0, 100)
+	check(scrape.HostTCPEstablished, 0, 1e7)
+	check(scrape.HostListenOverflows, 0, 1e7)
+	check(scrape.HostNetworkReceive, 0, 1e12)
+	devices := 0
+	for _, v := range s.Values {
+		if v.Name == "node_network_receive_bytes_total" {
+			devices++
+			if v.Unit != "B/s" || v.V < 0 {
+				t.Errorf("%s = %v %s, want a rate in B/s", v.Key(), v.V, v.Unit)
+			}
+		}
+	}
+	if devices == 0 {
+		t.Error("no per-device receive rates")
+	}
+
+	// Stopped: the connection is accepted by the kernel, nothing answers.
+	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	stalled := m.Scrape(ctx)
+	if took := time.Since(start); stalled.OK() || took > timeout+time.Second {
+		t.Errorf("scrape of a stopped node_exporter: ok %v after %v (err %q); want a failure within %v", stalled.OK(), took, stalled.Err, timeout)
+	}
+	// Killed in the middle of a scrape: the connection dies with it.
+	mid := make(chan scrape.Sample, 1)
+	start = time.Now()
+	go func() { mid <- m.Scrape(ctx) }()
+	time.Sleep(200 * time.Millisecond)
+	_ = cmd.Process.Kill()
+	_, _ = cmd.Process.Wait()
+	if s := <-mid; s.OK() || time.Since(start) > timeout+time.Second {
+		t.Errorf("scrape cut by a kill: ok %v after %v (err %q)", s.OK(), time.Since(start), s.Err)
+	} else {
+		t.Logf("killed mid-scrape: %s", s.Err)
+	}
+	// Dead: refused at once.
+	start = time.Now()
+	dead := m.Scrape(ctx)
+	if took := time.Since(start); dead.OK() || took > timeout+time.Second {
+		t.Errorf("scrape of a killed node_exporter: ok %v after %v (err %q)", dead.OK(), took, dead.Err)
+	}
+	t.Logf("stopped: %s; killed: %s", stalled.Err, dead.Err)
+	if st := m.Stats(); st.Scrapes != 5 || st.Failed != 3 {
+		t.Errorf("stats = %+v, want 5 scrapes, 3 failed", st)
+	}
+}
+
+// TestSurgeMonitorSpeaksNodeExporter: every host metric surge monitor
+// serves has the same name, type family and label names in a real
+// node_exporter, so one analysis reads both.
+func TestSurgeMonitorSpeaksNodeExporter(t *testing.T) {
+	_, neURL := startNodeExporter(t)
+	sm, err := monitor.New(monitor.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sm.Handler("", nil))
+	defer srv.Close()
+
+	ours, theirs := labelSets(t, srv.URL+"/metrics"), labelSets(t, neURL)
+	n := 0
+	for name, ls := range ours {
+		if !strings.HasPrefix(name, "node_") {
+			continue
+		}
+		n++
+		if got, ok := theirs[name]; !ok {
+			t.Errorf("%s: node_exporter has no such metric", name)
+		} else if got != ls {
+			t.Errorf("%s: labels %s, node_exporter's %s", name, ls, got)
+		}
+	}
+	if n < 12 {
+		t.Errorf("only %d node_ metrics served by surge monitor", n)
+	}
+}
+
+// labelSets scrapes url with a Monitor of its own and returns, per metric
+// name, its label names ("cpu,mode").
+func labelSets(t *testing.T, url string) map[string]string {
+	t.Helper()
+	m := newMonitor(t, scrape.Target{URL: url, Allow: []string{"node_*"}}, scrape.Options{Timeout: 5 * time.Second, MaxSeries: 100_000})
+	m.Scrape(context.Background())
+	time.Sleep(100 * time.Millisecond)
+	s := m.Scrape(context.Background()) // the second has counters' rates too
+	if !s.OK() {
+		t.Fatalf("scraping %s: %s", url, s.Err)
+	}
+	out := map[string]string{}
+	for _, v := range s.Values {
+		if v.Derived {
+			continue
+		}
+		var ln []string
+		for k := range v.Labels {
+			ln = append(ln, k)
+		}
+		sort.Strings(ln)
+		out[v.Name] = fmt.Sprint(ln)
+	}
+	return out
+}
