@@ -6,8 +6,8 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/surgeload/surge/internal/controller"
 	"github.com/surgeload/surge/internal/report"
+	"github.com/surgeload/surge/internal/run"
 	"github.com/surgeload/surge/internal/scenario"
 )
 
@@ -71,7 +71,11 @@ func Run(ctx context.Context, plan Plan) (*Summary, error) {
 	if err := plan.Validate(); err != nil {
 		return nil, err
 	}
-	res, err := controller.New(plan, controller.Options{}).Run(ctx)
+	sess := run.New(plan, run.Options{})
+	if err := sess.Start(ctx); err != nil {
+		return nil, fmt.Errorf("surge: running: %w", err)
+	}
+	res, err := sess.Wait()
 	if err != nil {
 		return nil, fmt.Errorf("surge: running: %w", err)
 	}

@@ -14,9 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/surgeload/surge/internal/controller"
 	"github.com/surgeload/surge/internal/engine"
 	"github.com/surgeload/surge/internal/report"
+	"github.com/surgeload/surge/internal/run"
 	"github.com/surgeload/surge/internal/scenario"
 	"github.com/surgeload/surge/internal/sink"
 	"github.com/surgeload/surge/internal/template"
@@ -84,7 +84,11 @@ and reports are still written); 1 anything else.`,
 			if err != nil {
 				return err
 			}
-			sum, err := execute(cmd.Context(), env, plan, execOptions{quiet: f.quiet, outputs: outs, sink: recorder})
+			o := execOptions{quiet: f.quiet, outputs: outs}
+			if recorder != nil {
+				o.sink, o.remote = recorder, recorder
+			}
+			sum, err := execute(cmd.Context(), env, plan, o)
 			if err != nil {
 				return err // an interrupted run's summary and outputs are written by now
 			}
@@ -320,57 +324,57 @@ type execOptions struct {
 	quiet   bool
 	outputs []output
 	sink    sink.Sink // more sinks beside the progress line; may be nil
+	// remote is the recording that lets the server's dashboard adjust and
+	// stop this run; nil without --server.
+	remote *recording
 }
 
-// execute runs a validated plan with a local controller, prints the live
-// line and the summary, and writes the outputs. The first interrupt stops
-// the run gracefully (outputs are still written); a second one abandons it.
-func execute(ctx context.Context, env Env, plan scenario.Plan, o execOptions) (*report.Summary, error) {
-	runCtx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
+// ErrStoppedRemotely marks a run stopped from the dashboard of the server
+// that records it: its summary and outputs are written, and it exits 1 (it
+// did not complete; 130 is for signals). See docs/cli.md.
+var ErrStoppedRemotely = errors.New("stopped from the dashboard")
 
-	var sinks sink.Fanout
+// execute runs a validated plan in a run session, prints the live line and
+// the summary, and writes the outputs. The first interrupt stops the run
+// gracefully (outputs are still written); a second one abandons it.
+func execute(ctx context.Context, env Env, plan scenario.Plan, o execOptions) (*report.Summary, error) {
+	sinks := []sink.Sink{o.sink}
 	if !o.quiet && env.Terminal {
-		sinks = append(sinks, newProgress(env.Stdout, plan))
+		sinks = append([]sink.Sink{newProgress(env.Stdout, plan)}, sinks...)
 	}
-	if o.sink != nil {
-		sinks = append(sinks, o.sink)
+	sess := run.New(plan, run.Options{Sinks: sinks})
+	if o.remote != nil {
+		o.remote.steer(sess)
 	}
-	ctl := controller.New(plan, controller.Options{Sink: sinks})
-	type result struct {
-		res *controller.Result
-		err error
+	if err := sess.Start(ctx); err != nil {
+		return nil, fmt.Errorf("running: %w", err)
 	}
-	done := make(chan result, 1)
-	go func() {
-		res, err := ctl.Run(runCtx)
-		done <- result{res, err}
-	}()
-	var r result
+	defer sess.Stop(nil) // an abandoned run goes on no longer than this call
 	interrupts := 0
 wait:
 	for {
 		select {
-		case r = <-done:
+		case <-sess.Done():
 			break wait
 		case <-env.Signals:
 			interrupts++
 			if interrupts == 1 {
 				fmt.Fprintln(env.Stderr, "\nsurge: stopping: letting in-flight requests finish (interrupt again to abandon the run)")
-				stop(ErrInterrupted)
+				sess.Stop(ErrInterrupted)
 				continue
 			}
 			return nil, fmt.Errorf("run abandoned, no summary written: %w", ErrInterrupted)
 		}
 	}
-	if r.err != nil {
-		return nil, fmt.Errorf("running: %w", r.err)
+	res, err := sess.Wait()
+	if err != nil {
+		return nil, fmt.Errorf("running: %w", err)
 	}
-	id := newRunID(r.res.Started)
+	id := newRunID(res.Started)
 	if named, ok := o.sink.(interface{ RunID() string }); ok {
 		id = named.RunID() // recorded in a server: one id in both places
 	}
-	sum := report.Build(id, r.res, runtime.GOMAXPROCS(0))
+	sum := report.Build(id, res, runtime.GOMAXPROCS(0))
 	if err := report.WriteText(env.Stdout, &sum); err != nil {
 		return nil, err
 	}
@@ -379,9 +383,12 @@ wait:
 			return nil, err
 		}
 	}
-	if interrupts > 0 {
+	switch {
+	case interrupts > 0:
 		// Ctrl-C is not success (exit 130), but what was sent is reported.
 		return &sum, fmt.Errorf("run stopped by a signal; the summary and reports cover what was sent: %w", ErrInterrupted)
+	case errors.Is(res.Stopped, ErrStoppedRemotely):
+		return &sum, fmt.Errorf("run %w; the summary and reports cover what was sent", ErrStoppedRemotely)
 	}
 	return &sum, nil
 }

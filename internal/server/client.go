@@ -38,8 +38,11 @@ type Recorder struct {
 	secret string
 	client *http.Client
 	log    *slog.Logger
-	id     string
-	tr     *Tracker
+	// control applies what the server asks of the run; nil: the recorder
+	// announced no control, and the server refuses to steer the run.
+	control func(Control)
+	id      string
+	tr      *Tracker
 
 	queue chan Interval
 	done  chan struct{} // closed when the sender has ended
@@ -57,10 +60,31 @@ var _ sink.Sink = (*Recorder)(nil)
 // this generator's GOMAXPROCS. It fails when the server cannot be reached
 // or refuses the secret, before any load is sent.
 func NewRecorder(ctx context.Context, baseURL, secret string, plan scenario.Plan, cores int, logger *slog.Logger) (*Recorder, error) {
+	return Record(ctx, baseURL, secret, plan, RecordOptions{Cores: cores, Logger: logger})
+}
+
+// RecordOptions configure Record. The zero value records a run that the
+// server cannot steer, as NewRecorder does.
+type RecordOptions struct {
+	Cores  int          // this generator's GOMAXPROCS, as summaries report it
+	Logger *slog.Logger // nil: discard
+	// Control, when set, lets the server's dashboard and API adjust and
+	// stop the run: the recorder announces it when it creates the run, and
+	// calls Control with what the server hands back in the answers to its
+	// intervals (at most one interval after it was asked). Control is
+	// called from the recorder's sending goroutine and must not block: a
+	// run session's Adjust and Stop are what it is for.
+	Control func(Control)
+}
+
+// Record creates a recorded run for plan on the server at baseURL, as
+// NewRecorder does, with the options of o.
+func Record(ctx context.Context, baseURL, secret string, plan scenario.Plan, o RecordOptions) (*Recorder, error) {
+	logger, cores := o.Logger, o.Cores
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Recorder{base: strings.TrimRight(baseURL, "/"), secret: secret, log: logger,
+	r := &Recorder{base: strings.TrimRight(baseURL, "/"), secret: secret, log: logger, control: o.Control,
 		client: &http.Client{Timeout: recordTimeout},
 		queue:  make(chan Interval, recordQueue), done: make(chan struct{})}
 	var created struct {
@@ -70,7 +94,7 @@ func NewRecorder(ctx context.Context, baseURL, secret string, plan scenario.Plan
 	if err != nil {
 		return nil, fmt.Errorf("recording: %w", err)
 	}
-	if err := r.post(ctx, "/api/v1/recordings", recordRequest{Name: plan.Name, Plan: pj, Started: time.Now()}, &created); err != nil {
+	if err := r.post(ctx, "/api/v1/recordings", recordRequest{Name: plan.Name, Plan: pj, Started: time.Now(), Control: o.Control != nil}, &created); err != nil {
 		return nil, fmt.Errorf("recording in %s: %w", r.base, err)
 	}
 	r.id = created.ID
@@ -103,6 +127,19 @@ func (r *Recorder) Consume(ctx context.Context, s metrics.Snapshot) error {
 	return nil
 }
 
+// StoppedBy tells the recorder that its run is stopping early, and why,
+// for the final summary it sends on Close; the first cause counts. A sink
+// that the controller runs detached (on a goroutine of its own) is handed
+// a context that no longer carries the run's stop, so the run's owner says
+// it; nil does nothing.
+func (r *Recorder) StoppedBy(cause error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped == nil {
+		r.stopped = cause
+	}
+}
+
 func (r *Recorder) send() {
 	defer close(r.done)
 	for iv := range r.queue {
@@ -110,8 +147,12 @@ func (r *Recorder) send() {
 			continue // the server refused the run: drain without sending
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
-		err := r.post(ctx, "/api/v1/runs/"+r.id+"/intervals", iv, nil)
+		var c Control
+		err := r.post(ctx, "/api/v1/runs/"+r.id+"/intervals", iv, &c)
 		cancel()
+		if err == nil && r.control != nil && (c.Adjust != nil || c.Stop != "") {
+			r.control(c)
+		}
 		if err != nil {
 			r.mu.Lock()
 			r.dropped++
@@ -202,7 +243,7 @@ func (r *Recorder) post(ctx context.Context, path string, body, out any) error {
 		}
 		return &statusError{status: resp.StatusCode, msg: e.Error}
 	}
-	if out != nil {
+	if out != nil && len(bytes.TrimSpace(data)) > 0 { // 204: nothing to read
 		if err := json.Unmarshal(data, out); err != nil {
 			return fmt.Errorf("reading the server's answer: %w", err)
 		}

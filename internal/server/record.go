@@ -24,6 +24,10 @@ type recordRequest struct {
 	Name    string          `json:"name"`
 	Plan    json.RawMessage `json:"plan"`    // the run's plan, as planJSON writes it
 	Started time.Time       `json:"started"` // zero: now
+	// Control announces a recorder that applies the control handed back in
+	// the answers to its intervals, so the dashboard may adjust and stop
+	// the run. Older recorders leave it out: their runs answer 409.
+	Control bool `json:"control,omitempty"`
 }
 
 // handleRecord: POST /api/v1/recordings → 201 {"id"}
@@ -52,7 +56,11 @@ func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, storeError(err))
 		return
 	}
-	s.log.Info("recording a run from the command line", "run", run.ID, "name", run.Name)
+	if req.Control {
+		s.remotes().prune(r.Context(), s.st)
+		s.remotes().add(run.ID, plan.Load.Model)
+	}
+	s.log.Info("recording a run from the command line", "run", run.ID, "name", run.Name, "control", req.Control)
 	s.hub.publish("", newEvent("run", info(run)))
 	w.Header().Set("Location", "/api/v1/runs/"+run.ID)
 	writeJSON(w, http.StatusCreated, map[string]string{"id": run.ID})
@@ -106,6 +114,12 @@ func (s *Server) handleInterval(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.interval(info(run), iv.live())
+	// The answer hands a recorder that takes control what the dashboard
+	// asked since its last interval; nothing queued answers 204 as before.
+	if c, ok := s.remotes().take(run.ID); ok {
+		writeJSON(w, http.StatusOK, c)
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -143,6 +157,7 @@ func (s *Server) handleFinish(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, storeError(err))
 		return
 	}
+	s.remotes().end(run.ID)
 	s.ended(run.ID)
 	d, err := s.detail(r.Context(), run.ID)
 	if err != nil {

@@ -12,10 +12,10 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/surgeload/surge/internal/controller"
 	"github.com/surgeload/surge/internal/engine"
 	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/report"
+	"github.com/surgeload/surge/internal/run"
 	"github.com/surgeload/surge/internal/scenario"
 	"github.com/surgeload/surge/internal/sink"
 	"github.com/surgeload/surge/internal/store"
@@ -30,12 +30,11 @@ const storeTimeout = 10 * time.Second
 
 // active is the run the server is running.
 type active struct {
-	id     string
-	info   runInfo
-	model  engine.Model
-	ctl    *controller.Controller
-	cancel context.CancelCauseFunc
-	done   chan struct{} // closed when the run is recorded as ended
+	id    string
+	info  runInfo
+	model engine.Model
+	sess  *run.Session
+	done  chan struct{} // closed when the run is recorded as ended
 	// recordErr is the first write of the run's data that failed; set and
 	// read by the controller's goroutine (the sink, then s.run).
 	recordErr error
@@ -104,31 +103,34 @@ func (s *Server) Start(ctx context.Context, plan scenario.Plan, request json.Raw
 	if err != nil {
 		return "", fmt.Errorf("starting run: %w", err)
 	}
-	run := store.Run{ID: id, Name: plan.Name, Status: store.Running, Source: store.SourceServer,
+	stored := store.Run{ID: id, Name: plan.Name, Status: store.Running, Source: store.SourceServer,
 		Model: plan.Load.Model.String(), Started: now, Plan: pj, Request: request}
-	if err := s.st.Create(ctx, run); err != nil {
+	if err := s.st.Create(ctx, stored); err != nil {
 		if errors.Is(err, store.ErrWrite) {
 			s.noteWrite(err)
 			return "", unavailable(err)
 		}
 		return "", err
 	}
-	runCtx, cancel := context.WithCancelCause(s.base)
-	a := &active{id: id, info: info(run), model: plan.Load.Model, cancel: cancel, done: make(chan struct{})}
+	a := &active{id: id, info: info(stored), model: plan.Load.Model, done: make(chan struct{})}
 	tr := newLiveTracker(id, plan, s.cores)
-	a.ctl = controller.New(plan, controller.Options{Sink: &runSink{s: s, a: a, tr: tr}, Logger: s.log})
+	a.sess = run.New(plan, run.Options{Sinks: []sink.Sink{&runSink{s: s, a: a, tr: tr}}, Logger: s.log})
+	// The server's base context is the run's parent: Close stops it with
+	// ErrShutdown.
+	if err := a.sess.Start(s.base); err != nil {
+		return "", fmt.Errorf("starting run: %w", err)
+	}
 	s.active = a
-	s.log.Info("run started", "run", id, "name", plan.Name, "model", run.Model)
-	go s.run(runCtx, a)
+	s.log.Info("run started", "run", id, "name", plan.Name, "model", stored.Model)
+	go s.run(a)
 	s.hub.publish("", newEvent("run", a.info))
 	return id, nil
 }
 
-// run runs a and records how it ended.
-func (s *Server) run(ctx context.Context, a *active) {
+// run waits for a's session to end and records how it ended.
+func (s *Server) run(a *active) {
 	defer close(a.done)
-	defer a.cancel(nil)
-	res, err := a.ctl.Run(ctx)
+	res, err := a.sess.Wait()
 	status, why := store.Finished, ""
 	var sum *report.Summary
 	if res != nil {
@@ -147,7 +149,7 @@ func (s *Server) run(ctx context.Context, a *active) {
 	if sum != nil {
 		sum.Run.Status = string(status)
 	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(s.base), storeTimeout)
 	defer cancel()
 	e := &ending{status: status, why: why, sum: sum, ended: time.Now()}
 	if err := s.finishRun(wctx, a.id, e); err != nil {
@@ -188,7 +190,7 @@ func (k *runSink) Consume(ctx context.Context, snap metrics.Snapshot) error {
 		err = fmt.Errorf("recording interval %d: %w", iv.Seq, err)
 		// Load that cannot be recorded is sent for nothing: stop the run.
 		k.a.recordErr = err
-		k.a.cancel(err)
+		k.a.sess.Stop(err)
 		k.s.log.Error("stopping a run whose data cannot be recorded", "run", k.a.id, "err", err)
 		return err
 	}
@@ -199,13 +201,35 @@ func (k *runSink) Consume(ctx context.Context, snap metrics.Snapshot) error {
 // Close implements sink.Sink.
 func (k *runSink) Close(context.Context) error { return nil }
 
-// ownRun returns the server's active run if it has id id.
-func (s *Server) ownRun(ctx context.Context, id string) (*active, error) {
+// steered is a running run the API can adjust and stop: the server's own,
+// or a recorded run whose recorder takes control.
+type steered struct {
+	id     string
+	model  engine.Model
+	adjust func(float64)
+	stop   func() // graceful, with the cause why says
+	why    string // the stop's cause, as its event says it
+	done   <-chan struct{}
+}
+
+func (t *steered) control() string {
+	if t.model == engine.Open {
+		return "rate"
+	}
+	return "vus"
+}
+
+// ownRun returns the running run id that the API can steer: the server's
+// active run, or a recorded run whose recorder takes control (the control
+// is queued and handed to the recorder with the answer to its next
+// interval).
+func (s *Server) ownRun(ctx context.Context, id string) (*steered, error) {
 	s.mu.Lock()
 	a := s.active
 	s.mu.Unlock()
 	if a != nil && a.id == id {
-		return a, nil
+		return &steered{id: id, model: a.model, adjust: a.sess.Adjust,
+			stop: func() { a.sess.Stop(ErrStopped) }, why: ErrStopped.Error(), done: a.done}, nil
 	}
 	run, err := s.st.Get(ctx, id)
 	if err != nil {
@@ -215,7 +239,14 @@ func (s *Server) ownRun(ctx context.Context, id string) (*active, error) {
 		return nil, &apiError{Status: http.StatusConflict, Msg: fmt.Sprintf("run %s has ended (%s: %s)", id, e.status, e.why)}
 	}
 	if run.Status == store.Running && run.Source == store.SourceCLI {
-		return nil, &apiError{Status: http.StatusConflict, Msg: "run " + id + " is being run by a surge run on another machine or process: control it there"}
+		rr := s.remotes()
+		if r := rr.get(id); r != nil {
+			return &steered{id: id, model: r.model,
+				adjust: func(v float64) { rr.queue(id, Control{Adjust: &v}) },
+				stop:   func() { rr.queue(id, Control{Stop: StopFromDashboard}) },
+				why:    StopFromDashboard, done: r.done}, nil
+		}
+		return nil, &apiError{Status: http.StatusConflict, Msg: "run " + id + " is being run by a surge run on another machine or process that takes no control from here (an older surge): control it there"}
 	}
 	return nil, &apiError{Status: http.StatusConflict, Msg: fmt.Sprintf("run %s is not running (%s)", id, run.Status)}
 }
@@ -269,7 +300,7 @@ func (s *Server) handleAdjust(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	a.ctl.Adjust(v)
+	a.adjust(v)
 	e := store.Event{T: time.Now(), Kind: "adjust", Detail: detail}
 	if err := s.st.AddEvent(r.Context(), a.id, e); err != nil {
 		s.log.Warn("recording adjustment", "run", a.id, "err", err)
@@ -296,11 +327,11 @@ func (s *Server) handleStop(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	e := store.Event{T: time.Now(), Kind: "stop", Detail: ErrStopped.Error()}
+	e := store.Event{T: time.Now(), Kind: "stop", Detail: a.why}
 	if err := s.st.AddEvent(r.Context(), a.id, e); err != nil {
 		s.log.Warn("recording stop", "run", a.id, "err", err)
 	}
-	a.cancel(ErrStopped)
+	a.stop()
 	status := http.StatusOK
 	select {
 	case <-a.done:

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/surgeload/surge/internal/engine"
 	"github.com/surgeload/surge/internal/report"
 	"github.com/surgeload/surge/internal/store"
 )
@@ -114,6 +115,15 @@ func (s *Server) detail(ctx context.Context, id string) (runDetail, error) {
 		d.Control = a.control()
 	}
 	s.mu.Unlock()
+	if d.Control == "" && run.Status == store.Running {
+		// A CLI-recorded run whose surge run takes control from here.
+		if r := s.remote.get(id); r != nil {
+			d.Control = "vus"
+			if r.model == engine.Open {
+				d.Control = "rate"
+			}
+		}
+	}
 	return d, nil
 }
 

@@ -82,6 +82,7 @@ type Server struct {
 	janitorDone chan struct{}
 
 	rebuilt summaryCache // ended runs' summaries rebuilt from their snapshots
+	remote  remoteRuns   // recorded runs whose CLI takes control, and what is queued for them
 
 	healthMu sync.Mutex
 	// storeErr is the last failed write while the store cannot write (nil
@@ -264,6 +265,7 @@ func (s *Server) expireLeases(now time.Time) {
 			continue
 		}
 		s.log.Warn("recorded run went silent: marked interrupted", "run", id)
+		s.remote.end(id)
 		s.ended(id)
 	}
 }
