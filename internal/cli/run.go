@@ -34,6 +34,7 @@ type runFlags struct {
 	stages                      string
 	requests                    int64
 	thresholds, outs            []string
+	monitors                    []string
 	quiet, insecure             bool
 }
 
@@ -116,6 +117,7 @@ and reports are still written); 1 anything else.`,
 	fl.DurationVar(&f.timeout, "timeout", engine.DefaultTimeout, "per-request timeout")
 	fl.StringArrayVar(&f.thresholds, "threshold", nil, "pass/fail criterion, e.g. 'p99<200ms', 'errors<1%', 'rps>1000' (repeatable)")
 	fl.StringArrayVar(&f.outs, "out", nil, "write a report: json=PATH, csv=PATH, junit=PATH or html=PATH (repeatable)")
+	fl.StringArrayVar(&f.monitors, "monitor", nil, "scrape a Prometheus text endpoint during the run: URL or NAME=URL (repeatable), e.g. api=http://10.0.0.5:9465/metrics")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no live progress")
 	fl.BoolVar(&f.insecure, "insecure", false, "skip TLS certificate verification")
 	record = addRecordFlags(fl)
@@ -314,6 +316,14 @@ func (f *runFlags) overrides(cmd *cobra.Command) (scenario.Overrides, error) {
 		o.Stages = st
 	}
 	o.Thresholds = f.thresholds
+	for _, m := range f.monitors {
+		pm, err := scenario.ParseMonitorFlag(m)
+		if err != nil {
+			bad("%v", err)
+			continue
+		}
+		o.Monitors = append(o.Monitors, pm)
+	}
 	if len(probs) > 0 {
 		return o, errors.New(strings.Join(probs, "; "))
 	}
@@ -375,6 +385,7 @@ wait:
 		id = named.RunID() // recorded in a server: one id in both places
 	}
 	sum := report.Build(id, res, runtime.GOMAXPROCS(0))
+	report.AddMonitors(&sum, res, sess.Monitors())
 	if err := report.WriteText(env.Stdout, &sum); err != nil {
 		return nil, err
 	}

@@ -38,6 +38,9 @@ type Summary struct {
 	// Warnings are about what the target did: every request failed, its
 	// cookies were too many for a browser's jar.
 	Warnings []string `json:"warnings"`
+	// Monitors are the scraped target monitors (monitors.go); absent when
+	// the run had none.
+	Monitors []MonitorSummary `json:"monitors,omitempty"`
 }
 
 // PlanInfo is the offered load, in the words of the CLI and scenario files.
@@ -179,6 +182,9 @@ type Point struct {
 	Offered *float64 `json:"offered_rps"`
 	LagP99  float64  `json:"lag_p99_ms"`
 	CPU     float64  `json:"generator_cpu"`
+	// Monitors holds, per monitor name, the timeline's derived series in
+	// this interval by series key (null: no value); absent without monitors.
+	Monitors map[string]map[string]*float64 `json:"monitors,omitempty"`
 }
 
 // Generator reports how well the load generator kept up.

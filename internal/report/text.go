@@ -56,6 +56,7 @@ func WriteText(w io.Writer, s *Summary) error {
 	if showWindows(s) {
 		writeWindows(&b, s)
 	}
+	writeMonitors(&b, s)
 	if len(s.Checks) > 0 {
 		b.WriteString("\n  checks\n")
 		for _, c := range s.Checks {

@@ -34,5 +34,10 @@
 // run that the dashboard controls) may call Adjust and Stop, which never
 // block, but must not call Wait.
 //
+// The plan's Monitors are scraped for the run's duration, every interval,
+// one goroutine each (monitors.go): they start with Start and are stopped,
+// a scrape in flight cancelled, before Done is closed, so Monitors is final
+// once Wait returns. A slow or dead monitor never blocks or slows the run.
+//
 // Every method of a Session is safe for concurrent use.
 package run

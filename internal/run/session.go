@@ -41,6 +41,10 @@ type Session struct {
 	ended   bool                    // the controller has returned
 	res     *controller.Result      // set before done is closed
 	err     error
+
+	interval time.Duration
+	monitors []*monitorRun // one per plan monitor; monitors.go
+	monMu    sync.Mutex    // guards the monitors' folds
 }
 
 // New returns a session for p, which must be valid. Nothing runs until
@@ -56,7 +60,12 @@ func New(p scenario.Plan, o Options) *Session {
 	if len(sinks) > 0 {
 		co.Sink = sinks
 	}
-	return &Session{plan: p, ctl: controller.New(p, co), done: make(chan struct{})}
+	s := &Session{plan: p, ctl: controller.New(p, co), done: make(chan struct{}), interval: o.Interval}
+	if s.interval <= 0 {
+		s.interval = controller.DefaultInterval
+	}
+	s.monitors = newMonitors(p.Monitors, o.Logger)
+	return s
 }
 
 // Plan is the plan the session runs.
@@ -73,8 +82,10 @@ func (s *Session) Start(ctx context.Context) error {
 	s.started = true
 	runCtx, cancel := context.WithCancelCause(ctx)
 	s.ctx, s.cancel = runCtx, cancel
+	stopMonitors := s.startMonitors(ctx)
 	go func() {
 		res, err := s.ctl.Run(runCtx)
+		stopMonitors() // before done: Monitors is final once Wait returns
 		s.mu.Lock()
 		s.res, s.err, s.ended = res, err, true
 		s.mu.Unlock()

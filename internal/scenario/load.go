@@ -368,7 +368,7 @@ func (l *loader) list(n *node, path, key string, single bool) []*node {
 }
 
 var (
-	topKeys      = []string{"name", "description", "target", "defaults", "load", "vars", "data", "setup", "flows", "thresholds"}
+	topKeys      = []string{"name", "description", "target", "defaults", "load", "vars", "data", "setup", "flows", "thresholds", "monitors"}
 	defaultsKeys = []string{"headers", "timeout", "insecure"}
 	loadKeys     = []string{"model", "vus", "rate", "max_vus", "duration", "stages", "iterations"}
 	stageKeys    = []string{"duration", "target"}
@@ -435,6 +435,9 @@ func (l *loader) plan(root *node) Plan {
 				p.Thresholds = append(p.Thresholds, s)
 			}
 		}
+	}
+	if n := f["monitors"]; n != nil {
+		p.Monitors = l.monitors(n)
 	}
 	return p
 }

@@ -36,6 +36,8 @@ type Plan struct {
 	Setup      []Step   `json:"setup,omitempty"`
 	Flows      []Flow   `json:"flows"`
 	Thresholds []string `json:"thresholds,omitempty"`
+	// Monitors are scraped during the run (monitors.go).
+	Monitors []Monitor `json:"monitors,omitempty"`
 }
 
 // Load is the load shape.
@@ -175,6 +177,7 @@ func (p *Plan) Validate() error {
 		}
 	}
 	p.validateThresholds(v)
+	p.validateMonitors(v)
 	sc.inferDataScope()
 	if len(v.probs) > 0 {
 		return v.probs

@@ -27,6 +27,8 @@ type Overrides struct {
 	// Headers are set on every request, replacing default headers of the
 	// same name (values are sent as given, not as templates).
 	Headers []Header
+	// Monitors are added to the plan's (--monitor).
+	Monitors []Monitor
 }
 
 // Apply lays o over p. It does not validate; call p.Validate afterwards.
@@ -84,6 +86,7 @@ func (p *Plan) Apply(o Overrides) {
 		p.Headers = headers
 	}
 	p.Thresholds = append(p.Thresholds, o.Thresholds...)
+	p.Monitors = append(p.Monitors, o.Monitors...)
 }
 
 // ParseHeader parses a "Name: value" header as given on the command line.

@@ -1,0 +1,316 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/surgeload/surge/internal/controller"
+	"github.com/surgeload/surge/internal/monitor/scrape"
+)
+
+// MonitorSummary is one monitor of the run (CONTRACT.md: monitors[]).
+type MonitorSummary struct {
+	Name    string          `json:"name"`
+	URL     string          `json:"url"`
+	Scrapes int             `json:"scrapes"`
+	Failed  int             `json:"failed"`
+	Series  []MonitorSeries `json:"series"`
+	// DroppedSeries counts, over all scrapes, the series left out by the
+	// scraper's cap; DroppedNames names some of their metrics.
+	DroppedSeries int      `json:"dropped_series,omitempty"`
+	DroppedNames  []string `json:"dropped_names,omitempty"`
+	// LastError is why the latest failed scrape failed.
+	LastError string `json:"last_error,omitempty"`
+}
+
+// MonitorSeries is one series over the run.
+type MonitorSeries struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels"`
+	Unit   string            `json:"unit"`
+	Min    float64           `json:"min"`
+	Mean   float64           `json:"mean"`
+	Max    float64           `json:"max"`
+	Last   float64           `json:"last"`
+}
+
+// timelineSeries are the derived series each timeline point carries, per
+// monitor: the few a chart of the target shows beside the load.
+var timelineSeries = map[string]bool{
+	scrape.HostCPUBusyPercent:  true,
+	scrape.HostMemoryAvailable: true,
+	scrape.HostNetworkReceive:  true,
+	scrape.HostNetworkTransmit: true,
+	scrape.HostTCPEstablished:  true,
+	scrape.HostListenOverflows: true,
+	scrape.ProcessCPUPercent:   true,
+	scrape.ProcessRSS:          true,
+}
+
+// limitSeries are the derived series that say a CPU sat at its limit.
+var limitSeries = map[string]string{
+	scrape.HostCPUBusyPercent: "host CPU",
+	scrape.ProcessCPUPercent:  "process",
+	scrape.CgroupCPUPercent:   "cgroup",
+}
+
+// maxPointSeries bounds the timeline series kept per scrape (per-process
+// series multiply with the processes watched; docs/limits.md).
+const maxPointSeries = 64
+
+// atLimit is the percentage of a CPU limit at or above which a resource
+// is said to sit at it.
+const atLimit = 95.0
+
+// MonitorPoint is what one scrape gave for the timeline: its time and the
+// values of the timeline's series (nil when the scrape failed).
+type MonitorPoint struct {
+	T      time.Time
+	Values map[string]float64 // by series key
+	Limits map[string]float64 // the limitSeries, by series key
+}
+
+// MonitorData is one monitor over a run, folded scrape by scrape so that a
+// long run keeps one running summary per series, not every sample: a
+// MonitorFold builds it.
+type MonitorData struct {
+	Name, URL string
+	Stats     scrape.Stats
+	Series    []scrape.SeriesSummary
+	Points    []MonitorPoint
+	LastError string
+}
+
+// MonitorFold folds a monitor's samples as they arrive. It is not safe for
+// concurrent use: its owner (the run session) serialises Add and Data.
+type MonitorFold struct {
+	name, url string
+	series    map[string]*scrape.SeriesSummary
+	sums      map[string]float64
+	points    []MonitorPoint
+	lastErr   string
+}
+
+// NewMonitorFold returns an empty fold for the monitor name at url.
+func NewMonitorFold(name, url string) *MonitorFold {
+	return &MonitorFold{name: name, url: url, series: map[string]*scrape.SeriesSummary{}, sums: map[string]float64{}}
+}
+
+// Add folds one sample in.
+func (f *MonitorFold) Add(s scrape.Sample) {
+	p := MonitorPoint{T: s.T}
+	if !s.OK() {
+		f.lastErr = s.Err
+		f.points = append(f.points, p)
+		return
+	}
+	p.Values = map[string]float64{}
+	for _, v := range s.Values {
+		k := v.Key()
+		ss := f.series[k]
+		if ss == nil {
+			ss = &scrape.SeriesSummary{Name: v.Name, Labels: v.Labels, Unit: v.Unit, Derived: v.Derived, Min: v.V, Max: v.V}
+			f.series[k] = ss
+		}
+		ss.Min, ss.Max, ss.Last = min(ss.Min, v.V), max(ss.Max, v.V), v.V
+		ss.N++
+		f.sums[k] += v.V
+		if v.Derived && timelineSeries[v.Name] && len(p.Values) < maxPointSeries {
+			p.Values[k] = v.V
+		}
+		if _, ok := limitSeries[v.Name]; ok && v.Derived {
+			if p.Limits == nil {
+				p.Limits = map[string]float64{}
+			}
+			if len(p.Limits) < maxPointSeries {
+				p.Limits[k] = v.V
+			}
+		}
+	}
+	f.points = append(f.points, p)
+}
+
+// Data returns what was folded so far, with st the monitor's counts; the
+// result shares nothing that Add changes.
+func (f *MonitorFold) Data(st scrape.Stats) MonitorData {
+	d := MonitorData{Name: f.name, URL: f.url, Stats: st, LastError: f.lastErr,
+		Points: append([]MonitorPoint(nil), f.points...)}
+	keys := make([]string, 0, len(f.series))
+	for k := range f.series {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := f.series[keys[i]], f.series[keys[j]]
+		if a.Derived != b.Derived {
+			return a.Derived
+		}
+		return keys[i] < keys[j]
+	})
+	for _, k := range keys {
+		ss := *f.series[k]
+		ss.Mean = f.sums[k] / float64(ss.N)
+		d.Series = append(d.Series, ss)
+	}
+	return d
+}
+
+// AddMonitors puts the monitors' data into s, built from res by Build:
+// the monitors field, each timeline point's monitors object, and a
+// warning for every CPU that sat at its limit.
+//
+// A sample belongs to the load interval its scrape was sent in (Start ≤ T <
+// End). Its gauges are the target's at T, but its rates cover the time
+// since the previous scrape, which is mostly the interval before: the
+// alignment error is up to one interval. Samples outside every interval
+// (a scrape sent before the first one started) count in the series
+// summary only.
+func AddMonitors(s *Summary, res *controller.Result, mons []MonitorData) {
+	if len(mons) == 0 {
+		return
+	}
+	s.Monitors = []MonitorSummary{}
+	for _, m := range mons {
+		ms := MonitorSummary{Name: m.Name, URL: m.URL, Scrapes: m.Stats.Scrapes, Failed: m.Stats.Failed,
+			Series: []MonitorSeries{}, DroppedSeries: m.Stats.DroppedSeries, DroppedNames: m.Stats.DroppedNames}
+		ms.LastError = m.LastError // set only by a failure
+		for _, ss := range m.Series {
+			ls := ss.Labels
+			if ls == nil {
+				ls = map[string]string{}
+			}
+			ms.Series = append(ms.Series, MonitorSeries{Name: ss.Name, Labels: ls, Unit: ss.Unit,
+				Min: round(ss.Min, 3), Mean: round(ss.Mean, 3), Max: round(ss.Max, 3), Last: round(ss.Last, 3)})
+		}
+		s.Monitors = append(s.Monitors, ms)
+	}
+	if len(res.Timeline) == 0 || len(res.Timeline) != len(s.Timeline) {
+		return
+	}
+	for i := range s.Timeline {
+		s.Timeline[i].Monitors = map[string]map[string]*float64{}
+	}
+	for _, m := range mons {
+		keys := map[string]bool{}
+		byInterval := make([]*MonitorPoint, len(res.Timeline))
+		atLimitN := map[string]int{}
+		for j := range m.Points {
+			p := &m.Points[j]
+			for k := range p.Values {
+				keys[k] = true
+			}
+			i := sort.Search(len(res.Timeline), func(i int) bool { return res.Timeline[i].End.After(p.T) })
+			if i == len(res.Timeline) || p.T.Before(res.Timeline[i].Start) {
+				continue
+			}
+			byInterval[i] = p // the last scrape in the interval wins
+		}
+		for i, p := range byInterval {
+			vals := map[string]*float64{}
+			for k := range keys {
+				vals[k] = nil
+				if p != nil {
+					if v, ok := p.Values[k]; ok {
+						r := round(v, 3)
+						vals[k] = &r
+					}
+				}
+			}
+			s.Timeline[i].Monitors[m.Name] = vals
+			if p != nil {
+				for k, v := range p.Limits {
+					if v >= atLimit {
+						atLimitN[k]++
+					}
+				}
+			}
+		}
+		n := len(res.Timeline)
+		limited := make([]string, 0, len(atLimitN))
+		for k := range atLimitN {
+			limited = append(limited, k)
+		}
+		sort.Strings(limited)
+		for _, k := range limited {
+			if c := atLimitN[k]; c*3 >= n {
+				s.Warnings = append(s.Warnings, fmt.Sprintf("monitor %s: %s sat at its CPU limit (≥ %.0f%%) in %d of %d intervals: the target, not the load, set the pace",
+					m.Name, limitName(k), atLimit, c, n))
+			}
+		}
+	}
+}
+
+// limitName words a limit series' key: "host CPU", "process gunicorn (pid 12)".
+func limitName(key string) string {
+	name, labels, _ := strings.Cut(key, "{")
+	what := limitSeries[name]
+	if labels == "" {
+		return what
+	}
+	return what + " {" + labels
+}
+
+// writeMonitors writes the compact block of each monitor: peak host CPU,
+// least memory available, peak listen overflows/s, each process's peak
+// CPU.
+func writeMonitors(w io.Writer, s *Summary) {
+	for _, m := range s.Monitors {
+		fmt.Fprintf(w, "\n  monitor %s  %s  scrapes %d, failed %d", m.Name, m.URL, m.Scrapes, m.Failed)
+		if m.DroppedSeries > 0 {
+			fmt.Fprintf(w, ", %d series dropped (cap)", m.DroppedSeries)
+		}
+		fmt.Fprintln(w)
+		if m.Scrapes > 0 && m.Failed == m.Scrapes {
+			fmt.Fprintf(w, "    every scrape failed: %s\n", m.LastError)
+			continue
+		}
+		var host []string
+		for _, ss := range m.Series {
+			if len(ss.Labels) > 0 {
+				continue
+			}
+			switch ss.Name {
+			case scrape.HostCPUBusyPercent:
+				host = append(host, "cpu peak "+num(round(ss.Max, 1))+"%")
+			case scrape.HostMemoryAvailable:
+				host = append(host, "memory available min "+bytes(int64(ss.Min)))
+			case scrape.HostListenOverflows:
+				host = append(host, "listen overflows peak "+num(round(ss.Max, 2))+"/s")
+			}
+		}
+		if len(host) > 0 {
+			fmt.Fprintf(w, "    host     %s\n", strings.Join(host, "   "))
+		}
+		for _, ss := range m.Series {
+			if ss.Name != scrape.ProcessCPUPercent && ss.Name != scrape.ProcessCPUCores {
+				continue
+			}
+			if ss.Name == scrape.ProcessCPUCores && hasSeries(m.Series, scrape.ProcessCPUPercent, ss.Labels) {
+				continue // the percentage of its limit says more
+			}
+			who := ss.Labels["name"]
+			if pid := ss.Labels["pid"]; pid != "" {
+				who += "[" + pid + "]"
+			}
+			if who == "" {
+				who = "(the endpoint's own process)"
+			}
+			if ss.Name == scrape.ProcessCPUPercent {
+				fmt.Fprintf(w, "    process  %s cpu peak %s%% of its limit\n", who, num(round(ss.Max, 1)))
+			} else {
+				fmt.Fprintf(w, "    process  %s cpu peak %s cores\n", who, num(round(ss.Max, 2)))
+			}
+		}
+	}
+}
+
+func hasSeries(ss []MonitorSeries, name string, labels map[string]string) bool {
+	for _, s := range ss {
+		if s.Name == name && fmt.Sprint(s.Labels) == fmt.Sprint(labels) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,97 @@
+package run
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/surgeload/surge/internal/monitor/scrape"
+	"github.com/surgeload/surge/internal/report"
+	"github.com/surgeload/surge/internal/scenario"
+)
+
+// monitorRun is one of the plan's monitors: its scraper and what its
+// samples folded into.
+type monitorRun struct {
+	m    *scrape.Monitor // nil when the monitor could not be made (err says why)
+	fold *report.MonitorFold
+	err  string
+}
+
+func newMonitors(ms []scenario.Monitor, log *slog.Logger) []*monitorRun {
+	var out []*monitorRun
+	for _, pm := range ms {
+		m, err := scrape.New(scrape.Target{Name: pm.Name, URL: pm.URL, Token: pm.Token, Allow: pm.Allow}, scrape.Options{})
+		if err != nil {
+			// A validated plan's monitors are valid; say so loudly if not.
+			if log != nil {
+				log.Warn("monitor not scraped", "monitor", pm.Name, "err", err)
+			}
+			out = append(out, &monitorRun{fold: report.NewMonitorFold(pm.Name, pm.URL), err: err.Error()})
+			continue
+		}
+		out = append(out, &monitorRun{m: m, fold: report.NewMonitorFold(m.Target().Name, pm.URL)})
+	}
+	return out
+}
+
+// startMonitors starts one scraper per monitor, each on a goroutine of its
+// own that hands its samples to the monitor's fold: a scrape never blocks
+// or slows the run, and a slow target costs at most one interval per
+// scrape (scrape.Monitor.Run). The returned func stops them (cancelling
+// the scrapes in flight) and waits for them; the run's end calls it. The
+// scrapers outlive a graceful stop's drain: they watch the target until
+// the last in-flight request has finished.
+func (s *Session) startMonitors(ctx context.Context) (stop func()) {
+	if len(s.monitors) == 0 {
+		return func() {}
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	for _, mr := range s.monitors {
+		if mr.m == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = mr.m.Run(sctx, s.interval, func(smp scrape.Sample) {
+				s.monMu.Lock()
+				mr.fold.Add(smp)
+				s.monMu.Unlock()
+			})
+		}()
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+		for _, mr := range s.monitors {
+			if mr.m != nil {
+				mr.m.Close()
+			}
+		}
+	}
+}
+
+// Monitors returns what the plan's monitors gave so far, in the plan's
+// order: final once Wait has returned. During the run it may wait for a
+// scrape in flight (at most one interval).
+func (s *Session) Monitors() []report.MonitorData {
+	stats := make([]scrape.Stats, len(s.monitors))
+	for i, mr := range s.monitors {
+		if mr.m != nil {
+			stats[i] = mr.m.Stats()
+		}
+	}
+	s.monMu.Lock()
+	defer s.monMu.Unlock()
+	out := make([]report.MonitorData, 0, len(s.monitors))
+	for i, mr := range s.monitors {
+		d := mr.fold.Data(stats[i])
+		if mr.err != "" {
+			d.LastError = mr.err
+		}
+		out = append(out, d)
+	}
+	return out
+}
