@@ -79,6 +79,6 @@ func Run(ctx context.Context, plan Plan) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("surge: running: %w", err)
 	}
-	s := report.Build(res.Started.UTC().Format("20060102-150405.000"), res, runtime.GOMAXPROCS(0))
+	s := sess.Summary(res.Started.UTC().Format("20060102-150405.000"), res, runtime.GOMAXPROCS(0))
 	return &s, nil
 }

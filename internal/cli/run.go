@@ -115,7 +115,7 @@ and reports are still written); 1 anything else.`,
 	fl.StringVar(&f.stages, "stages", "", "ramp: DURATION:TARGET,… each stage ramps linearly to TARGET (VUs or rate)")
 	fl.Int64Var(&f.requests, "requests", 0, "stop after N requests/iterations in total")
 	fl.DurationVar(&f.timeout, "timeout", engine.DefaultTimeout, "per-request timeout")
-	fl.StringArrayVar(&f.thresholds, "threshold", nil, "pass/fail criterion, e.g. 'p99<200ms', 'errors<1%', 'rps>1000' (repeatable)")
+	fl.StringArrayVar(&f.thresholds, "threshold", nil, "pass/fail criterion, e.g. 'p99<200ms', 'errors<1%', 'rps>1000', 'monitor[api].process_cpu<80%' (repeatable)")
 	fl.StringArrayVar(&f.outs, "out", nil, "write a report: json=PATH, csv=PATH, junit=PATH or html=PATH (repeatable)")
 	fl.StringArrayVar(&f.monitors, "monitor", nil, "scrape a Prometheus text endpoint during the run: URL or NAME=URL (repeatable), e.g. api=http://10.0.0.5:9465/metrics")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no live progress")
@@ -384,8 +384,7 @@ wait:
 	if named, ok := o.sink.(interface{ RunID() string }); ok {
 		id = named.RunID() // recorded in a server: one id in both places
 	}
-	sum := report.Build(id, res, runtime.GOMAXPROCS(0))
-	report.AddMonitors(&sum, res, sess.Monitors())
+	sum := sess.Summary(id, res, runtime.GOMAXPROCS(0))
 	if err := report.WriteText(env.Stdout, &sum); err != nil {
 		return nil, err
 	}

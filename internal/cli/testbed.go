@@ -18,12 +18,18 @@ func testbedCmd(env Env) *cobra.Command {
 		Short: "Serve the built-in target with tunable bottlenecks, to try Surge on",
 		Long: `Serve the testbed that surge demo and the tests use, until interrupted:
   /hello /delay?ms=N /work (a pool of --workers, each request holding one for
-  --work-time) /api/items (the same pool) /error?rate=F /status/CODE
+  --work-time) /api/items (the same pool) /db?ms=N (a pool of --db-conns
+  "connections", each query holding one for --db-time) /error?rate=F /status/CODE
   /big?kb=N /slow?ms=N /hang /reset /close /garbage
   /login /me /todos /products /sales /stock (the API the examples/ use)
-  /__stats (requests received, as JSON)`,
+  /__stats (requests received, as JSON)
+  /metrics (Prometheus text: testbed_requests_in_flight,
+  testbed_requests_total{class}, testbed_workers_busy, testbed_workers_queued,
+  testbed_db_connections_busy, testbed_db_waiters; for surge run --monitor)`,
 		Example: `  surge testbed --listen 127.0.0.1:8080 --workers 2 --work-time 20ms
-  PASSWORD=secret surge run examples/login-then-browse.yaml`,
+  PASSWORD=secret surge run examples/login-then-browse.yaml
+  surge testbed --db-conns 4 &
+  surge run -u http://127.0.0.1:8080/db --vus 8 --duration 10s --monitor tb=http://127.0.0.1:8080/metrics`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			tb, err := testbed.Start(listen, o)
@@ -45,6 +51,8 @@ func testbedCmd(env Env) *cobra.Command {
 	fl.StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on")
 	fl.IntVar(&o.Workers, "workers", testbed.DefaultWorkers, "size of the worker pool in front of /work and /api/items")
 	fl.DurationVar(&o.WorkTime, "work-time", testbed.DefaultWorkTime, "how long each /work request holds a worker")
+	fl.IntVar(&o.DBConns, "db-conns", testbed.DefaultDBConns, "size of the DB-like connection pool behind /db")
+	fl.DurationVar(&o.DBTime, "db-time", testbed.DefaultDBTime, "how long each /db request holds a connection")
 	fl.DurationVar(&o.Latency, "latency", 0, "latency added to every request")
 	fl.DurationVar(&o.Jitter, "jitter", 0, "random extra latency, uniform in [0, jitter)")
 	fl.Float64Var(&o.ErrorRate, "error-rate", 0, "fraction of /work and /api/items requests answered 500")

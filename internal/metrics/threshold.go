@@ -12,20 +12,34 @@ import (
 
 // A Threshold is a pass/fail criterion on the run's totals, written as
 // "[endpoint[NAME].]METRIC OP VALUE[UNIT]", e.g. "p99<200ms", "errors<1%",
-// "rps>=1000", "endpoint[list todos].p95 < 300ms".
+// "rps>=1000", "endpoint[list todos].p95 < 300ms", or on a monitor's
+// series as "monitor[NAME].SERIES OP VALUE[UNIT]", e.g.
+// "monitor[api].process_cpu < 80%".
 //
 // Metrics: p50 p75 p90 p95 p99 p999 or p(Q) for any quantile Q in percent,
 // med, mean (avg), min, max — latencies, in ns, us, ms (default), s or m;
 // errors — the error rate with "%" or a count without; error_rate — always a
 // rate; rps; requests; dropped; checks — the check pass rate in percent.
+//
+// A monitor threshold names a series of the run summary's monitors[].series
+// (a Prometheus metric name or a derived series; the short names of
+// seriesAliases too). Its value is in the series' unit: a plain number, or
+// one of %, /s, cores, B, kB, MB, GB, KiB, MiB, GiB (bytes, optionally
+// followed by /s), which must match the series' unit. It is measured at the
+// series' worst moment (MeasureSeries).
 type Threshold struct {
 	Expr     string
-	Endpoint string  // "" means every endpoint together
-	Metric   string  // canonical metric name, e.g. "p99", "errors", "rps"
-	Quantile float64 // for latency quantiles, in [0,1]
-	Op       string  // one of < <= > >= ==
-	Value    float64 // the bound, in Unit
-	Unit     Unit
+	Endpoint string // "" means every endpoint together
+	// Monitor names the monitor of a monitor threshold ("" for the
+	// others); Metric is then the series name and SeriesUnit the unit the
+	// value was written in ("%", "/s", "cores", "B", "B/s" or "" for any).
+	Monitor    string
+	SeriesUnit string
+	Metric     string  // canonical metric name, e.g. "p99", "errors", "rps"
+	Quantile   float64 // for latency quantiles, in [0,1]
+	Op         string  // one of < <= > >= ==
+	Value      float64 // the bound, in Unit
+	Unit       Unit
 }
 
 // Unit says how a threshold's value and measurement are expressed.
@@ -81,9 +95,30 @@ func ParseThreshold(expr string) (Threshold, error) {
 		}
 		lhsStart += len("endpoint[") + end + 2
 		lhs = rest[end+2:]
+	} else if rest, ok := strings.CutPrefix(lhs, "monitor["); ok {
+		end := strings.Index(rest, "].")
+		if end < 0 {
+			return fail(lhsStart, `want monitor[NAME].SERIES`)
+		}
+		t.Monitor = rest[:end]
+		if t.Monitor == "" {
+			return fail(lhsStart+len("monitor["), "empty monitor name")
+		}
+		lhsStart += len("monitor[") + end + 2
+		lhs = rest[end+2:]
+		if !seriesName(lhs) {
+			return fail(lhsStart, "want a series name after monitor[%s]. (a Prometheus metric name, e.g. process_cpu_percent_of_limit), got %q", t.Monitor, lhs)
+		}
+		t.Metric, t.Unit = lhs, Count
+		if full, ok := seriesAliases[lhs]; ok {
+			t.Metric = full
+		} else if base, ok := strings.CutSuffix(lhs, "_pct"); ok {
+			t.Metric = base + "_percent"
+		}
 	}
 	metric := strings.ToLower(lhs)
 	switch {
+	case t.Monitor != "":
 	case latencyMetrics[metric] > 0:
 		t.Metric, t.Quantile, t.Unit = metric, latencyMetrics[metric], Milliseconds
 		if metric == "med" || metric == "median" {
@@ -133,14 +168,24 @@ func ParseThreshold(expr string) (Threshold, error) {
 	}
 	unit := strings.TrimSpace(raw[numEnd:])
 	unitAt := valAt + numEnd
-	switch t.Unit {
-	case Milliseconds:
+	switch {
+	case t.Monitor != "":
+		su, scale, ok := seriesUnit(unit)
+		if !ok {
+			return fail(unitAt, "unexpected unit %q for monitor series %s (want %%, /s, cores, bytes as B, kB, MB, GB, KiB, MiB or GiB, optionally with /s, or none)", unit, t.Metric)
+		}
+		t.SeriesUnit = su
+		if su == "%" {
+			t.Unit = Percent
+		}
+		v *= scale
+	case t.Unit == Milliseconds:
 		scale, ok := map[string]float64{"": 1, "ms": 1, "s": 1000, "m": 60000, "us": 1e-3, "µs": 1e-3, "ns": 1e-6}[unit]
 		if !ok {
 			return fail(unitAt, "unknown duration unit %q (want ns, us, ms, s or m)", unit)
 		}
 		v *= scale
-	case Count:
+	case t.Unit == Count:
 		switch {
 		case unit == "%" && t.Metric == "errors":
 			t.Unit = Percent
@@ -148,12 +193,12 @@ func ParseThreshold(expr string) (Threshold, error) {
 		default:
 			return fail(unitAt, "unexpected unit %q for %s", unit, t.Metric)
 		}
-	case Percent:
+	case t.Unit == Percent:
 		if unit != "%" && unit != "" {
 			return fail(unitAt, "unexpected unit %q for %s (want %%)", unit, t.Metric)
 		}
 	}
-	if t.Unit == Percent && unit == "" && t.Metric != "errors" && v <= 1 {
+	if t.Unit == Percent && unit == "" && t.Metric != "errors" && t.Monitor == "" && v <= 1 {
 		v *= 100 // "error_rate<0.01" means 1 %
 	}
 	t.Value = v
@@ -169,9 +214,123 @@ func didYouMean(metric string) string {
 	return ""
 }
 
+// seriesAliases are the short names of the derived monitor series people
+// put thresholds on first.
+var seriesAliases = map[string]string{
+	"host_cpu":    "host_cpu_busy_percent",
+	"process_cpu": "process_cpu_percent_of_limit",
+	"cgroup_cpu":  "cgroup_cpu_percent_of_limit",
+	"process_rss": "process_rss_bytes",
+}
+
+// seriesName reports whether s is a Prometheus metric name.
+func seriesName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_', c == ':':
+		case c >= '0' && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// seriesUnit maps a monitor threshold's unit to the series unit it must
+// match and the factor to it.
+func seriesUnit(u string) (string, float64, bool) {
+	switch u {
+	case "", "%", "/s", "cores":
+		return u, 1, true
+	}
+	rate := ""
+	if b, ok := strings.CutSuffix(u, "/s"); ok {
+		u, rate = b, "/s"
+	}
+	scale, ok := map[string]float64{"B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9,
+		"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[u]
+	return "B" + rate, scale, ok
+}
+
+// A SeriesRange is one monitor series over the run, as a monitor threshold
+// is measured on it: its name, unit and extremes.
+type SeriesRange struct {
+	Name, Unit string
+	Min, Max   float64
+}
+
+// MeasureSeries measures a monitor threshold on its monitor's series: the
+// worst moment of every series named t.Metric (all their label sets
+// together) — the highest value for < and <=, the lowest for > and >=,
+// and for == the extreme farthest from the bound (it holds only if the
+// series sat at the bound throughout). The error names a series the
+// monitor lacks, or a unit that is not the series'.
+func (t Threshold) MeasureSeries(series []SeriesRange) (float64, error) {
+	var (
+		v     float64
+		found bool
+		names []string
+	)
+	for _, s := range series {
+		if s.Name != t.Metric {
+			names = append(names, s.Name)
+			continue
+		}
+		if t.SeriesUnit != "" && s.Unit != t.SeriesUnit {
+			unit := s.Unit
+			if unit == "" {
+				unit = "a plain number"
+			}
+			return 0, fmt.Errorf("monitor %q: series %s is in %s, not %s", t.Monitor, t.Metric, unit, t.SeriesUnit)
+		}
+		var w float64
+		switch t.Op {
+		case "<", "<=":
+			w = s.Max
+		case ">", ">=":
+			w = s.Min
+		default:
+			w = s.Max
+			if math.Abs(s.Min-t.Value) > math.Abs(s.Max-t.Value) {
+				w = s.Min
+			}
+		}
+		if !found {
+			v, found = w, true
+			continue
+		}
+		switch t.Op {
+		case "<", "<=":
+			v = max(v, w)
+		case ">", ">=":
+			v = min(v, w)
+		default:
+			if math.Abs(w-t.Value) > math.Abs(v-t.Value) {
+				v = w
+			}
+		}
+	}
+	if !found {
+		hint := ""
+		if best := suggest.Closest(t.Metric, names); best != "" {
+			hint = fmt.Sprintf("; did you mean %q?", best)
+		}
+		return 0, fmt.Errorf("monitor %q has no series named %q%s", t.Monitor, t.Metric, hint)
+	}
+	return v, nil
+}
+
 // Measure returns the threshold's metric over the run total, in the
-// threshold's unit. found is false when it names an endpoint that total lacks.
+// threshold's unit. found is false when it names an endpoint that total
+// lacks, and for a monitor threshold (MeasureSeries measures those).
 func (t Threshold) Measure(total Snapshot, elapsed time.Duration) (v float64, found bool) {
+	if t.Monitor != "" {
+		return 0, false
+	}
 	var ep Endpoint
 	if t.Endpoint == "" {
 		ep = total.Totals()

@@ -3,12 +3,15 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/surgeload/surge/internal/controller"
+	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/monitor/scrape"
+	"github.com/surgeload/surge/internal/suggest"
 )
 
 // MonitorSummary is one monitor of the run (CONTRACT.md: monitors[]).
@@ -167,10 +170,17 @@ func (f *MonitorFold) Data(st scrape.Stats) MonitorData {
 // alignment error is up to one interval. Samples outside every interval
 // (a scrape sent before the first one started) count in the series
 // summary only.
+//
+// It also evaluates the thresholds on monitor series
+// ("monitor[api].process_cpu < 80%"), which Build cannot: each is measured
+// at the worst moment of its series (metrics.Threshold.MeasureSeries), and
+// one naming a monitor or series the run lacks fails with an error that
+// names it.
 func AddMonitors(s *Summary, res *controller.Result, mons []MonitorData) {
 	if len(mons) == 0 {
 		return
 	}
+	defer evaluateMonitorThresholds(s)
 	s.Monitors = []MonitorSummary{}
 	for _, m := range mons {
 		ms := MonitorSummary{Name: m.Name, URL: m.URL, Scrapes: m.Stats.Scrapes, Failed: m.Stats.Failed,
@@ -240,6 +250,86 @@ func AddMonitors(s *Summary, res *controller.Result, mons []MonitorData) {
 			}
 		}
 	}
+}
+
+// CarryMonitors puts into dst, a summary rebuilt by Build from a run's
+// stored snapshots, the monitors of src, the summary recorded at the
+// run's end (which AddMonitors completed): the monitors field, each
+// timeline point's monitors (when both timelines have the same intervals)
+// and the monitor warnings; then it evaluates dst's monitor thresholds on
+// them. Snapshots do not hold the monitors, so a rebuilt summary of the
+// whole run needs this to keep them.
+func CarryMonitors(dst, src *Summary) {
+	if len(src.Monitors) == 0 {
+		return
+	}
+	dst.Monitors = src.Monitors
+	if len(dst.Timeline) == len(src.Timeline) {
+		for i := range dst.Timeline {
+			dst.Timeline[i].Monitors = src.Timeline[i].Monitors
+		}
+	}
+	for _, w := range src.Warnings {
+		if strings.HasPrefix(w, "monitor ") && !slices.Contains(dst.Warnings, w) {
+			dst.Warnings = append(dst.Warnings, w)
+		}
+	}
+	evaluateMonitorThresholds(dst)
+}
+
+// evaluateMonitorThresholds (re)evaluates s's monitor thresholds on
+// s.Monitors, keeping the others as Build left them.
+func evaluateMonitorThresholds(s *Summary) {
+	for i, o := range s.Thresholds {
+		t, err := metrics.ParseThreshold(o.Expr)
+		if err != nil || t.Monitor == "" {
+			continue
+		}
+		limited := o.Limited
+		s.Thresholds[i] = evaluateMonitor(ThresholdOutcome{Expr: o.Expr}, t, s.Monitors)
+		s.Thresholds[i].Limited = limited
+	}
+}
+
+// evaluateMonitor measures monitor threshold t on mons into out.
+func evaluateMonitor(out ThresholdOutcome, t metrics.Threshold, mons []MonitorSummary) ThresholdOutcome {
+	var m *MonitorSummary
+	names := make([]string, 0, len(mons))
+	for i := range mons {
+		names = append(names, mons[i].Name)
+		if mons[i].Name == t.Monitor {
+			m = &mons[i]
+		}
+	}
+	if m == nil {
+		out.Error = fmt.Sprintf("no monitor named %q", t.Monitor)
+		if best := suggest.Closest(t.Monitor, names); best != "" {
+			out.Error += fmt.Sprintf("; did you mean %q?", best)
+		}
+		return out
+	}
+	if m.Scrapes > 0 && m.Failed == m.Scrapes {
+		out.Error = fmt.Sprintf("monitor %q: every scrape failed (%s)", m.Name, m.LastError)
+		return out
+	}
+	rs := make([]metrics.SeriesRange, len(m.Series))
+	for i, ss := range m.Series {
+		rs[i] = metrics.SeriesRange{Name: ss.Name, Unit: ss.Unit, Min: ss.Min, Max: ss.Max}
+	}
+	v, err := t.MeasureSeries(rs)
+	if err != nil {
+		out.Error = err.Error()
+		return out
+	}
+	out.Value = round(v, 3)
+	out.OK = t.Holds(v)
+	for _, ss := range m.Series {
+		if ss.Name == t.Metric {
+			out.Unit = ss.Unit
+			break
+		}
+	}
+	return out
 }
 
 // limitName words a limit series' key: "host CPU", "process gunicorn (pid 12)".

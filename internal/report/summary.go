@@ -154,7 +154,7 @@ type ThresholdOutcome struct {
 	Expr  string  `json:"expr"`
 	OK    bool    `json:"ok"`
 	Value float64 `json:"value"`
-	Unit  string  `json:"unit"`            // "ms", "%" or "" (a count or rate per second)
+	Unit  string  `json:"unit"`            // "ms", "%" or "" (a count or rate per second); a monitor series' unit for monitor[…] thresholds
 	Error string  `json:"error,omitempty"` // e.g. an endpoint that does not exist
 	// Limited says the run was generator-limited (Generator.Limited): a
 	// pass then says little about the target.
@@ -409,6 +409,9 @@ func evaluate(expr string, total metrics.Snapshot, elapsed time.Duration) Thresh
 	if err != nil {
 		out.Error = err.Error()
 		return out
+	}
+	if t.Monitor != "" {
+		return evaluateMonitor(out, t, nil) // AddMonitors evaluates it on the monitors
 	}
 	v, found := t.Measure(total, elapsed)
 	if !found {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/surgeload/surge/internal/controller"
 	"github.com/surgeload/surge/internal/monitor/scrape"
 	"github.com/surgeload/surge/internal/report"
 	"github.com/surgeload/surge/internal/scenario"
@@ -94,4 +95,16 @@ func (s *Session) Monitors() []report.MonitorData {
 		out = append(out, d)
 	}
 	return out
+}
+
+// Summary is the summary of the session's run, which ended with res (from
+// Wait): report.Build with the monitors' data added (report.AddMonitors),
+// which also evaluates the thresholds on monitor series. Every front-end
+// (the CLI, the server's own runs, the Go API) builds its summary here, so
+// none can leave the monitors out. id names the run; cores is the
+// generator's GOMAXPROCS, as report.Build takes it.
+func (s *Session) Summary(id string, res *controller.Result, cores int) report.Summary {
+	sum := report.Build(id, res, cores)
+	report.AddMonitors(&sum, res, s.Monitors())
+	return sum
 }

@@ -134,7 +134,7 @@ func (s *Server) run(a *active) {
 	status, why := store.Finished, ""
 	var sum *report.Summary
 	if res != nil {
-		b := report.Build(a.id, res, s.cores)
+		b := a.sess.Summary(a.id, res, s.cores) // with the plan's monitors
 		sum = &b
 		if res.Stopped != nil {
 			status, why = store.Stopped, res.Stopped.Error()

@@ -117,6 +117,10 @@ func buildFromSnapshots(run store.Run, plan scenario.Plan, stored report.Summary
 		res.Stopped = errors.New(run.Error)
 	}
 	sum := report.Build(run.ID, res, stored.Generator.Cores)
+	if w.whole() {
+		// Monitor data is not in the snapshots yet: the stored summary holds it.
+		report.CarryMonitors(&sum, &stored)
+	}
 	sum.Run.Status = string(run.Status)
 	return sum, nil
 }

@@ -1,8 +1,12 @@
 // Package testbed is a small HTTP service whose behaviour is known and
 // tunable: fixed or random latency, an error rate, a worker pool of size W
 // in front of a handler (so capacity is finite and queueing appears, like a
-// single gunicorn worker), a periodic stall, and misbehaviours (resets,
-// garbled responses, huge or trickled bodies). `surge demo` runs against it,
+// single gunicorn worker), a DB-like pool of N connections behind /db
+// (whose waiters pile up when more users than connections query it), a
+// periodic stall, and misbehaviours (resets, garbled responses, huge or
+// trickled bodies). /metrics serves Prometheus text: requests in flight and
+// by path class, the worker pool's busy and queued counts, and the DB
+// pool's busy connections and waiters (metrics.go). `surge demo` runs against it,
 // and the tests use it instead of mocks.
 //
 // It counts every request it receives (Count), so tests can check that

@@ -29,12 +29,20 @@ type Options struct {
 	// the stall ends (a GC pause, a blocked event loop).
 	StallEvery time.Duration
 	StallFor   time.Duration
+	// DBConns is the size of the DB-like connection pool behind /db
+	// (default 4); DBTime is how long each /db request holds a connection
+	// (default 20ms). More concurrent /db users than DBConns wait, and
+	// /metrics counts them (testbed_db_waiters).
+	DBConns int
+	DBTime  time.Duration
 }
 
 // Defaults for the worker pool.
 const (
 	DefaultWorkers  = 4
 	DefaultWorkTime = 10 * time.Millisecond
+	DefaultDBConns  = 4
+	DefaultDBTime   = 20 * time.Millisecond
 )
 
 // Server is a running testbed.
@@ -44,6 +52,8 @@ type Server struct {
 	srv     *http.Server
 	started time.Time
 	workers chan struct{} // a token per worker
+	db      chan struct{} // a token per DB connection
+	g       gauges        // what /metrics shows (metrics.go)
 
 	count  atomic.Int64
 	mu     sync.Mutex
@@ -73,14 +83,20 @@ func New(o Options) *Server {
 	if o.WorkTime <= 0 {
 		o.WorkTime = DefaultWorkTime
 	}
-	return &Server{opts: o, started: time.Now(), workers: make(chan struct{}, o.Workers),
+	if o.DBConns <= 0 {
+		o.DBConns = DefaultDBConns
+	}
+	if o.DBTime <= 0 {
+		o.DBTime = DefaultDBTime
+	}
+	return &Server{opts: o, started: time.Now(), workers: make(chan struct{}, o.Workers), db: make(chan struct{}, o.DBConns),
 		byPath: map[string]int64{}, done: make(chan struct{})}
 }
 
 // URL is the server's base URL, e.g. http://127.0.0.1:41234.
 func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 
-// Count is the number of requests received (all but /__stats).
+// Count is the number of requests received (all but /__stats and /metrics).
 func (s *Server) Count() int64 { return s.count.Load() }
 
 // CountPath is the number of requests received for one path.
@@ -106,11 +122,18 @@ func (s *Server) Close() error {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/__stats" {
+	switch r.URL.Path {
+	case "/__stats":
 		s.stats(w)
+		return
+	case "/metrics":
+		s.metrics(w, r)
 		return
 	}
 	s.count.Add(1)
+	s.g.count(r.URL.Path)
+	s.g.inFlight.Add(1)
+	defer s.g.inFlight.Add(-1)
 	s.mu.Lock()
 	s.byPath[r.URL.Path]++
 	s.mu.Unlock()
@@ -129,6 +152,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	case path == "/work" || path == "/api/items":
 		s.work(w, r, msParam(q.Get("ms"), s.opts.WorkTime))
+	case path == "/db":
+		s.dbQuery(w, r, msParam(q.Get("ms"), s.opts.DBTime))
 	case path == "/error":
 		rate, _ := strconv.ParseFloat(q.Get("rate"), 64)
 		if rand.Float64() < rate {
@@ -176,9 +201,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // work holds one of the pool's workers for d, queueing for it first.
 func (s *Server) work(w http.ResponseWriter, r *http.Request, d time.Duration) {
+	s.g.queued.Add(1)
 	select {
 	case s.workers <- struct{}{}:
+		s.g.queued.Add(-1)
 	case <-r.Context().Done():
+		s.g.queued.Add(-1)
 		return
 	}
 	sleep(r.Context(), d)
