@@ -20,6 +20,8 @@ var (
 	htmlCSS string
 	//go:embed assets/report.js
 	htmlJS string
+	//go:embed assets/monitors.js
+	monitorsJS string
 	//go:embed assets/uPlot.min.css
 	uplotCSS string
 	//go:embed assets/uPlot.iife.min.js
@@ -64,10 +66,12 @@ type htmlPage struct {
 	// template.CSS and template.JS make html/template inline the assets
 	// verbatim; TestWriteHTMLInlineAssets checks that none can end its
 	// element early.
-	CSS      template.CSS
-	JS       template.JS
-	UPlotCSS template.CSS
-	UPlotJS  template.JS
+	CSS template.CSS
+	JS  template.JS
+	// MonitorsJS draws the monitor charts; inlined only with monitors.
+	MonitorsJS template.JS
+	UPlotCSS   template.CSS
+	UPlotJS    template.JS
 
 	// The offered load and what happened to it, read from the summary's
 	// JSON (plan, events, generator.limited, totals.due_iterations). A
@@ -86,6 +90,9 @@ type htmlExtras struct {
 	HasDue   bool    // the open model: the run counted due iterations
 	Offered  float64 // due iterations per second over the run
 	OpenLoad bool
+	// Monitors are the target monitors' charts and tables; none without
+	// monitors, and then the page has nothing about them.
+	Monitors []monitorView
 }
 
 // planRow is one setting of the offered load, as the CLI flag says it.
@@ -98,7 +105,7 @@ type eventRow struct {
 }
 
 func extrasOf(s *Summary) htmlExtras {
-	x := htmlExtras{Limited: s.Generator.Limited, Reasons: s.Generator.Reasons}
+	x := htmlExtras{Limited: s.Generator.Limited, Reasons: s.Generator.Reasons, Monitors: monitorViews(s)}
 	x.OpenLoad = s.Run.Model == "open"
 	if p := s.Plan; p.Model != "" {
 		x.OpenLoad = p.Model == "open"
@@ -165,15 +172,16 @@ func extrasOf(s *Summary) htmlExtras {
 // in the element with id "surge-data".
 func WriteHTML(w io.Writer, s *Summary) error {
 	p := htmlPage{
-		Summary:  s,
-		Title:    s.Run.Name,
-		Started:  s.Run.Started,
-		Messages: s.Messages,
-		Data:     s,
-		CSS:      template.CSS(htmlCSS),
-		JS:       template.JS(htmlJS),
-		UPlotCSS: template.CSS(uplotCSS),
-		UPlotJS:  template.JS(uplotJS),
+		Summary:    s,
+		Title:      s.Run.Name,
+		Started:    s.Run.Started,
+		Messages:   s.Messages,
+		Data:       s,
+		CSS:        template.CSS(htmlCSS),
+		JS:         template.JS(htmlJS),
+		MonitorsJS: template.JS(monitorsJS),
+		UPlotCSS:   template.CSS(uplotCSS),
+		UPlotJS:    template.JS(uplotJS),
 	}
 	p.Extra = extrasOf(s)
 	if p.Title == "" {

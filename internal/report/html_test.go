@@ -150,18 +150,81 @@ func TestWriteHTML(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := buf.String()
+	checkGolden(t, []byte(withoutVendored(t, buf.String())))
+}
+
+// withoutVendored replaces the inlined third-party files in page with
+// placeholders.
+func withoutVendored(t *testing.T, page string) string {
+	t.Helper()
 	for _, name := range vendored {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := strings.Count(got, string(b)); n != 1 {
+		if n := strings.Count(page, string(b)); n != 1 {
 			t.Fatalf("%s is inlined %d times, want once", name, n)
 		}
-		got = strings.Replace(got, string(b), fmt.Sprintf("/* %s: %d bytes, inlined verbatim */", name, len(b)), 1)
+		page = strings.Replace(page, string(b), fmt.Sprintf("/* %s: %d bytes, inlined verbatim */", name, len(b)), 1)
 	}
-	checkGolden(t, []byte(got))
+	return page
+}
+
+// TestWriteHTMLMonitors: a run with monitors gets a "Target monitors"
+// section under the load charts: one chart per monitor and unit, with the
+// timeline's series keys, and a table of every series (golden). A monitor
+// whose every scrape failed says so and has no chart.
+func TestWriteHTMLMonitors(t *testing.T) {
+	s, _ := monitorFixture(t)
+	var buf bytes.Buffer
+	if err := report.WriteHTML(&buf, s); err != nil {
+		t.Fatal(err)
+	}
+	if *htmlOut != "" {
+		if err := os.WriteFile(strings.TrimSuffix(*htmlOut, ".html")+"-monitors.html", buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := buf.String()
+	checkGolden(t, []byte(withoutVendored(t, page)))
+
+	over, mons := strings.Index(page, `id="chart-errors"`), strings.Index(page, `<section id="monitors">`)
+	if over < 0 || mons < over {
+		t.Errorf("monitor section at %d, load charts at %d: want it under them", mons, over)
+	}
+	charts := regexp.MustCompile(`<div class="chart monitor-chart" id="([^"]+)" data-monitor="([^"]+)" data-unit="([^"]*)"`).FindAllStringSubmatch(page, -1)
+	var got []string
+	for _, c := range charts {
+		got = append(got, c[2]+" "+c[3])
+	}
+	// api's timeline series: CPU % (host, worker), bytes (memory, RSS),
+	// listen overflows/s; db has none.
+	if want := []string{"api %", "api B", "api /s"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("monitor charts %q, want %q", got, want)
+	}
+	for _, want := range []string{
+		`process_cpu_percent_of_limit{name=&#34;gunicorn&#34;,pid=&#34;4242&#34;}`, // a key in data-series and the table
+		`<th><code>host_cpu_busy_percent</code></th><td>40%</td><td>76.20%</td><td>98%</td><td>40%</td>`,
+		`<th><code>host_memory_available_bytes</code></th><td>1.4 GiB</td>`,
+		`7 scrapes, 1 failed · 12 series dropped (cap)`,
+		"<summary>1 more series from the endpoint</summary>", // node_load1, folded away
+		`Every scrape failed: <code>scraping http://127.0.0.1:1/metrics: dial tcp 127.0.0.1:1: connect: connection refused</code>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
+
+// TestWriteHTMLNoMonitors: without monitors the page has nothing about them.
+func TestWriteHTMLNoMonitors(t *testing.T) {
+	var buf bytes.Buffer
+	if err := report.WriteHTML(&buf, htmlLoadFixture()); err != nil {
+		t.Fatal(err)
+	}
+	if i := strings.Index(buf.String(), `id="monitors"`); i >= 0 {
+		t.Errorf("a run without monitors has a monitors section")
+	}
 }
 
 // TestWriteHTMLInlineAssets checks that the files inlined verbatim cannot end
@@ -172,6 +235,8 @@ func TestWriteHTMLInlineAssets(t *testing.T) {
 		{"assets/uPlot.iife.min.js", "<!--"},
 		{"assets/report.js", "</script"},
 		{"assets/report.js", "<!--"},
+		{"assets/monitors.js", "</script"},
+		{"assets/monitors.js", "<!--"},
 		{"assets/uPlot.min.css", "</style"},
 		{"assets/report.css", "</style"},
 	} {

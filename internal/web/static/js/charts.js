@@ -4,6 +4,7 @@
 // latency, and the line breaks there instead of diving to zero.
 
 import { fmtMs } from "./dom.js";
+import { t } from "./i18n.js";
 
 export const colors = {
   rps: "#2563eb",
@@ -28,7 +29,9 @@ function width(el) {
 
 // Chart draws series over the elapsed-seconds axis.
 //   series: [{label, color, dash}]
-//   opts.unit: "ms" formats the y axis and the legend as latencies.
+//   opts.unit: "ms" formats the y axis and the legend as latencies; "%",
+//     "B", "B/s" and "/s" as a monitor series in that unit.
+//   opts.sync: a cursor sync key shared by the charts that line up.
 export class Chart {
   constructor(el, series, opts = {}) {
     this.el = el;
@@ -36,23 +39,28 @@ export class Chart {
     this.series = series;
     this.data = [[], ...series.map(() => [])];
     const u = window.uPlot;
-    const yFmt = opts.unit === "ms" ? fmtMs : formatAxis;
+    const yFmt = unitFormat(opts.unit);
+    // Charts of one page that share a sync key move their cursors together:
+    // the load charts and the monitor charts under them.
+    const cursor = { drag: { x: false, y: false } };
+    if (opts.sync) cursor.sync = { key: opts.sync };
+    const yRange = opts.unit === "%" ? (self, min, max) => [0, max > 100 ? max * 1.05 : 100] : (self, min, max) => [0, max > 0 ? max * 1.1 : 1];
     this.plot = new u(
       {
         width: width(el),
         height,
-        scales: { x: { time: false }, y: { range: (self, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+        scales: { x: { time: false }, y: { range: yRange } },
         axes: [
           { stroke: "#64748b", grid: { stroke: "#e2e8f0" }, values: (self, ticks) => ticks.map((v) => v + "s") },
           {
             stroke: "#64748b",
             grid: { stroke: "#e2e8f0" },
-            size: opts.unit === "ms" ? 64 : 56,
+            size: axisSize(opts.unit),
             values: (self, ticks) => ticks.map((v) => yFmt(v)),
           },
         ],
         legend: { show: true, live: false },
-        cursor: { drag: { x: false, y: false } },
+        cursor,
         series: [
           { label: opts.xLabel || "s", value: (self, v) => (v == null ? "–" : v.toFixed(0) + "s") },
           ...series.map((s) => ({
@@ -150,3 +158,145 @@ export function errorsPerSecond(p) {
   // rps = requests / interval length, so errors scale the same way.
   return p.requests > 0 ? (p.errors * p.rps) / p.requests : 0;
 }
+
+// axisSize is the width of the y axis: fixed for the load charts, and
+// for byte units as wide as the longest label ("953.7 MiB/s") needs.
+function axisSize(unit) {
+  if (unit === "ms") return 64;
+  if (unit !== "B" && unit !== "B/s") return 56;
+  return (self, values) => Math.max(56, 16 + 7 * Math.max(0, ...(values || []).map((v) => String(v).length)));
+}
+
+// unitFormat is the y axis and legend format of a chart in unit.
+export function unitFormat(unit) {
+  switch (unit) {
+    case "ms":
+      return fmtMs;
+    case "%":
+      return (v) => (v == null ? "–" : formatAxis(v) + "%");
+    case "B":
+      return fmtBytes;
+    case "B/s":
+      return (v) => (v == null ? "–" : fmtBytes(v) + "/s");
+    case "/s":
+      return (v) => (v == null ? "–" : formatAxis(v) + "/s");
+  }
+  return formatAxis;
+}
+
+// fmtBytes writes a byte count in binary units, as the reports do:
+// "512 B", "1.4 GiB".
+export function fmtBytes(v) {
+  if (v == null) return "–";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  let n = v;
+  while (Math.abs(n) >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return (i === 0 ? n.toFixed(0) : n.toFixed(1)) + " " + units[i];
+}
+
+// ---- target monitors ----
+// A timeline point's monitors are {"<monitor>": {"<series key>": value|null}}
+// (docs/summary.md); the series key is the metric name, then its labels:
+// process_rss_bytes{name="gunicorn",pid="12"}.
+
+// monitorUnits are the units of the monitor charts, in the order they
+// follow; i18n has each one's title (monitor.unit.<unit>).
+export const monitorUnits = ["%", "B", "B/s", "/s", ""];
+
+// unitOfKey guesses a series key's unit from its metric name, for a key
+// the summary's monitors[].series does not list.
+export function unitOfKey(key) {
+  const name = key.split("{")[0];
+  if (name.includes("percent")) return "%";
+  if (name.endsWith("_bytes_per_second")) return "B/s";
+  if (name.endsWith("_bytes")) return "B";
+  if (name.endsWith("_per_second")) return "/s";
+  return "";
+}
+
+// monitorKeyOf is the series key of a monitors[].series entry.
+export function monitorKeyOf(s) {
+  const names = Object.keys(s.labels || {}).sort();
+  if (!names.length) return s.name;
+  return s.name + "{" + names.map((n) => `${n}="${String(s.labels[n]).replaceAll('"', '\\"')}"`).join(",") + "}";
+}
+
+// parseKey splits a series key into its name and labels.
+export function parseKey(key) {
+  const i = key.indexOf("{");
+  if (i < 0) return { name: key, labels: {} };
+  const labels = {};
+  for (const m of key.slice(i + 1, -1).matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[m[1]] = m[2].replaceAll('\\"', '"');
+  return { name: key.slice(0, i), labels };
+}
+
+// monitorGroups lists the monitor charts of a run: one per monitor and
+// unit, each with its series keys, from the monitors in the points (and
+// the units in summary.monitors when there). Monitors are in the summary's
+// order, then any others by name.
+export function monitorGroups(points, monitors) {
+  const units = {};
+  const order = [];
+  for (const m of monitors || []) {
+    order.push(m.name);
+    units[m.name] = {};
+    for (const s of m.series || []) units[m.name][monitorKeyOf(s)] = s.unit || "";
+  }
+  const keys = {};
+  for (const p of points) {
+    for (const [mon, vals] of Object.entries(p.monitors || {})) {
+      if (!keys[mon]) keys[mon] = new Set();
+      for (const k of Object.keys(vals || {})) keys[mon].add(k);
+    }
+  }
+  const names = [...order.filter((n) => keys[n]), ...Object.keys(keys).filter((n) => !order.includes(n)).sort()];
+  const out = [];
+  for (const mon of names) {
+    const byUnit = {};
+    for (const k of [...keys[mon]].sort()) {
+      const u = units[mon]?.[k] ?? unitOfKey(k);
+      (byUnit[u] = byUnit[u] || []).push(k);
+    }
+    for (const u of [...monitorUnits, ...Object.keys(byUnit).filter((u) => !monitorUnits.includes(u)).sort()]) {
+      if (byUnit[u]) out.push({ monitor: mon, unit: u, keys: byUnit[u] });
+    }
+  }
+  return out;
+}
+
+// monitorColumn is one monitor series over the points; null is a gap (a
+// failed scrape, or a point without the series).
+export function monitorColumn(points, mon, key) {
+  return points.map((p) => {
+    const v = p.monitors?.[mon]?.[key];
+    return v == null ? null : v;
+  });
+}
+
+// groupSignature says which monitor charts points need, to tell when a
+// live point brings a series the charts lack.
+export function groupSignature(groups) {
+  return groups.map((g) => g.monitor + "\u0000" + g.unit + "\u0000" + g.keys.join("\u0001")).join("\u0002");
+}
+
+export const monitorPalette = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#d97706", "#0891b2", "#64748b", "#a16207"];
+
+// monitorSeriesLabel words a monitor series for a legend: "host CPU",
+// "gunicorn[4242] RSS", "network rx eth0".
+export function monitorSeriesLabel(key) {
+  const { name, labels } = parseKey(key);
+  const wkey = `monitor.series.${name}`;
+  let words = t(wkey);
+  if (words === wkey) words = name;
+  const who = (labels.name || "") + (labels.pid ? `[${labels.pid}]` : "");
+  const rest = Object.entries(labels)
+    .filter(([k]) => k !== "name" && k !== "pid")
+    .map(([, v]) => v)
+    .sort();
+  return [who, words, ...rest].filter(Boolean).join(" ");
+}
+

@@ -1,7 +1,7 @@
 // Compare two runs: verdict, delta table, overlaid charts.
 
 import * as api from "../api.js";
-import { Chart, colors, columns } from "../charts.js";
+import { Chart, colors, columns, monitorColumn, monitorGroups, monitorSeriesLabel, unitOfKey } from "../charts.js";
 import { h, fmt, fmtMs, badge } from "../dom.js";
 import { t } from "../i18n.js";
 
@@ -97,6 +97,7 @@ export async function pageCompare(page, a, b) {
     ),
     h("div", { class: "charts" }, rpsBox, p99Box, p50Box),
   );
+  const monBox = h("section", { class: "card", id: "compare-monitors" });
   const overlay = (box, pick, opts) => {
     const ca = columns(ta.points);
     const cb = columns(tb.points);
@@ -115,7 +116,52 @@ export async function pageCompare(page, a, b) {
   overlay(rpsBox, (cols) => cols.rps, {});
   overlay(p99Box, (cols) => cols.p99, { unit: "ms" });
   overlay(p50Box, (cols) => cols.p50, { unit: "ms" });
+
+  // Each monitor series either run has, A beside B on the elapsed axis: a
+  // monitor's name and series key match across runs, so "api" host CPU of
+  // A overlays "api" host CPU of B. At most maxCompareMonitorCharts charts.
+  const series = [];
+  const seen = new Set();
+  for (const pts of [ta.points, tb.points]) {
+    for (const g of monitorGroups(pts || [], [])) {
+      for (const k of g.keys) {
+        const id = g.monitor + "\u0000" + k;
+        if (!seen.has(id)) {
+          seen.add(id);
+          series.push({ monitor: g.monitor, key: k });
+        }
+      }
+    }
+  }
+  if (!series.length) return;
+  const grid = h("div", { class: "charts" });
+  monBox.replaceChildren(h("h2", {}, t("compare.monitors")), grid);
+  page.root.append(monBox);
+  series.slice(0, maxCompareMonitorCharts).forEach((m, i) => {
+    const el = h("div", { id: `compare-chart-monitor-${i}`, "data-monitor": m.monitor, "data-key": m.key });
+    grid.append(h("div", { class: "card chart" }, h("h3", {}, `${m.monitor} · ${monitorSeriesLabel(m.key)}`), el));
+    const xa = (ta.points || []).map((p) => p.elapsed_s);
+    const xb = (tb.points || []).map((p) => p.elapsed_s);
+    const joined = window.uPlot.join([
+      [xa, monitorColumn(ta.points || [], m.monitor, m.key)],
+      [xb, monitorColumn(tb.points || [], m.monitor, m.key)],
+    ]);
+    const ch = new Chart(
+      el,
+      [
+        { label: "A", color: colors.a, dash: [6, 4] },
+        { label: "B", color: colors.b },
+      ],
+      { unit: unitOfKey(m.key) },
+    );
+    ch.set(...joined);
+    page.onLeave(() => ch.destroy());
+  });
 }
+
+// maxCompareMonitorCharts bounds the monitor charts of the compare page
+// (per-process series multiply with the processes watched).
+const maxCompareMonitorCharts = 12;
 
 function metricValue(m, v) {
   if (m.unit === "ms") return fmtMs(v);

@@ -1,7 +1,7 @@
 // One run: live (Server-Sent Events) while it runs, from the store after.
 
 import * as api from "../api.js";
-import { Chart, colors, columns, row } from "../charts.js";
+import { Chart, colors, columns, fmtBytes, groupSignature, monitorColumn, monitorGroups, monitorKeyOf, monitorPalette, monitorSeriesLabel, row } from "../charts.js";
 import { badge, errorBox, fmt, fmtDuration, fmtInt, fmtMs, fmtTime, h, rich, runSeconds } from "../dom.js";
 import { t } from "../i18n.js";
 import { loadOf, loadRows, loadText, wordsOf, yaml } from "../plan.js";
@@ -18,6 +18,8 @@ class RunView {
     this.id = id;
     this.points = [];
     this.charts = [];
+    this.monCharts = [];
+    this.monSig = "";
   }
 
   async open() {
@@ -49,6 +51,7 @@ class RunView {
     this.es?.close();
     clearInterval(this.tick);
     this.charts.forEach((c) => c.destroy());
+    this.monCharts.forEach((c) => c.destroy());
   }
 
   build() {
@@ -68,6 +71,7 @@ class RunView {
       reports: h("div", { class: "reports", id: "run-reports" }),
       load: h("dl", { class: "plan-load", id: "plan-load" }),
       plan: h("pre", { class: "mono small", id: "plan-text" }),
+      monitors: h("section", { class: "card", id: "run-monitors", hidden: true }),
     };
     const chartBox = (key, id, help) =>
       h("div", { class: "card chart" }, h("h3", {}, t(key)), h("div", { id }), help ? h("p", { class: "muted small chart-help" }, help) : null);
@@ -81,17 +85,22 @@ class RunView {
       e.limited,
       e.tiles,
       h("div", { class: "charts" }, rpsBox, latBox, vusBox),
+      e.monitors,
       h("section", { class: "card" }, h("h2", {}, t("run.endpoints")), e.endpoints),
       h("div", { class: "two" }, h("section", { class: "card" }, h("h2", {}, t("run.errors")), e.errors), h("section", { class: "card" }, h("h2", {}, t("run.thresholds")), e.thresholds, e.warnings)),
       h("div", { class: "two" }, h("section", { class: "card" }, h("h2", {}, t("run.events")), e.events), h("section", { class: "card" }, h("h2", {}, t("run.reports")), e.reports)),
       h("section", { class: "card", id: "run-plan" }, h("h2", {}, t("run.plan")), e.load, h("details", {}, h("summary", {}, t("run.plan.full")), e.plan)),
     );
     const chartEl = (box) => box.querySelector("h3 + div");
-    this.rpsChart = new Chart(chartEl(rpsBox), [
-      { label: t("series.rps"), color: colors.rps },
-      { label: t("series.offered"), color: colors.offered, dash: [6, 4] },
-      { label: t("series.errors"), color: colors.errors },
-    ]);
+    this.rpsChart = new Chart(
+      chartEl(rpsBox),
+      [
+        { label: t("series.rps"), color: colors.rps },
+        { label: t("series.offered"), color: colors.offered, dash: [6, 4] },
+        { label: t("series.errors"), color: colors.errors },
+      ],
+      { sync: "run" },
+    );
     this.latChart = new Chart(
       chartEl(latBox),
       [
@@ -99,9 +108,9 @@ class RunView {
         { label: "p95", color: colors.p95 },
         { label: "p99", color: colors.p99 },
       ],
-      { unit: "ms" },
+      { unit: "ms", sync: "run" },
     );
-    this.vusChart = new Chart(chartEl(vusBox), [{ label: t("series.vus"), color: colors.vus }]);
+    this.vusChart = new Chart(chartEl(vusBox), [{ label: t("series.vus"), color: colors.vus }], { sync: "run" });
     this.charts = [this.rpsChart, this.latChart, this.vusChart];
   }
 
@@ -113,6 +122,7 @@ class RunView {
     this.rpsChart.set(c.x, c.rps, c.offered, c.errors);
     this.latChart.set(c.x, c.p50, c.p95, c.p99);
     this.vusChart.set(c.x, c.vus);
+    this.renderMonitors(true);
     this.renderHead();
     this.renderSummary();
     this.renderEvents();
@@ -139,8 +149,106 @@ class RunView {
     this.rpsChart.push(r.x, r.rps, r.offered, r.errors);
     this.latChart.push(r.x, r.p50, r.p95, r.p99);
     this.vusChart.push(r.x, r.vus);
+    this.renderMonitors(false, p);
     this.renderSummary();
     if (iv.summary.events) this.renderEvents();
+  }
+
+  // renderMonitors draws the target monitors' charts under the load charts,
+  // one per monitor and unit, on the same x values (elapsed seconds) and
+  // cursor sync; a failed scrape (null) is a gap. A live point (p) is
+  // appended, unless it brings series the charts lack: then, as for a new
+  // state (full), they are built again from every point. Below them, each
+  // monitor's series with min/mean/max/last and its scrapes and failures,
+  // from the summary.
+  renderMonitors(full, p) {
+    const mons = this.summary?.monitors || [];
+    const groups = monitorGroups(this.points, mons);
+    const sig = groupSignature(groups);
+    if (!full && sig === this.monSig && p) {
+      const x = p.elapsed_s;
+      for (const c of this.monCharts) c.push(x, ...c.keys.map((k) => monitorColumn([p], c.monitor, k)[0]));
+      this.renderMonitorTables(mons);
+      return;
+    }
+    this.monSig = sig;
+    this.monCharts.forEach((c) => c.destroy());
+    this.monCharts = [];
+    const box = this.el.monitors;
+    if (!groups.length && !mons.length) {
+      box.hidden = true;
+      box.replaceChildren();
+      return;
+    }
+    box.hidden = false;
+    const grid = h("div", { class: "charts", id: "monitor-charts" });
+    this.el.monTables = h("div", { id: "monitor-tables" });
+    box.replaceChildren(h("h2", {}, t("run.monitors")), h("p", { class: "muted small" }, t("run.monitors.help")), grid, this.el.monTables);
+    const xs = this.points.map((q) => q.elapsed_s);
+    groups.forEach((g, i) => {
+      const id = `chart-monitor-${i}`;
+      const el = h("div", { id, "data-monitor": g.monitor, "data-unit": g.unit });
+      grid.append(h("div", { class: "card chart" }, h("h3", {}, `${g.monitor} · ${t(unitTitleKey(g.unit))}`), el));
+      const ch = new Chart(
+        el,
+        g.keys.map((k, j) => ({ label: monitorSeriesLabel(k), color: monitorPalette[j % monitorPalette.length] })),
+        { unit: g.unit, sync: "run" },
+      );
+      ch.monitor = g.monitor;
+      ch.keys = g.keys;
+      ch.set(xs, ...g.keys.map((k) => monitorColumn(this.points, g.monitor, k)));
+      this.monCharts.push(ch);
+    });
+    this.renderMonitorTables(mons);
+  }
+
+  renderMonitorTables(mons) {
+    const box = this.el.monTables;
+    if (!box) return;
+    const cell = (v, unit) => h("td", { class: "num" }, monitorValue(v, unit));
+    const table = (series) =>
+      h(
+        "div",
+        { class: "scroll" },
+        h(
+          "table",
+          { class: "monitor-series" },
+          h("thead", {}, h("tr", {}, h("th", {}, t("run.monitors.series")), ...["min", "mean", "max", "last"].map((c) => h("th", { class: "num" }, t(`run.monitors.${c}`))))),
+          h(
+            "tbody",
+            {},
+            series.map((s) => h("tr", {}, h("td", { class: "mono small" }, monitorKeyOf(s)), cell(s.min, s.unit), cell(s.mean, s.unit), cell(s.max, s.unit), cell(s.last, s.unit))),
+          ),
+        ),
+      );
+    box.replaceChildren(
+      ...mons.map((m) =>
+        h(
+          "div",
+          { class: "monitor", "data-monitor": m.name },
+          h(
+            "h3",
+            {},
+            m.name,
+            " ",
+            h("span", { class: "muted small mono" }, m.url),
+            " ",
+            h("span", { class: `muted small${m.failed ? " bad" : ""}`, "data-scrapes": m.scrapes, "data-failed": m.failed }, t("run.monitors.scrapes", { n: fmtInt(m.scrapes || 0), failed: fmtInt(m.failed || 0) })),
+          ),
+          m.scrapes && m.failed === m.scrapes ? h("p", { class: "alert error small" }, t("run.monitors.allFailed"), m.last_error ? ": " + m.last_error : "") : null,
+          ...(() => {
+            // The derived series first; the endpoint's own folded away.
+            const all = m.series || [];
+            const derived = all.filter((s) => isDerived(s.name));
+            const raw = all.filter((s) => !isDerived(s.name));
+            return [
+              derived.length ? table(derived) : null,
+              raw.length ? h("details", { class: "monitor-raw" }, h("summary", {}, t("run.monitors.raw", { n: fmtInt(raw.length) })), table(raw)) : null,
+            ];
+          })(),
+        ),
+      ),
+    );
   }
 
   addEvent(ev) {
@@ -261,7 +369,8 @@ class RunView {
       running
         ? tile("vus", t("run.vus"), last ? fmtInt(last.vus) : "–", null)
         : tile("vus", t("run.vus"), fmtInt(s.run.max_vus || 0), t("run.vus.peak")),
-      open || dropped > 0 ? droppedTile : null,
+      // replaceChildren writes null as the text "null": leave it out.
+      ...(open || dropped > 0 ? [droppedTile] : []),
     );
     this.renderLimited(s);
     this.renderEndpoints(s);
@@ -452,4 +561,28 @@ function adjustText(detail) {
   m = /^([0-9]+) VUs$/.exec(detail);
   if (m) return `${fmtInt(+m[1])} ${t("series.vus")}`;
   return detail;
+}
+
+// isDerived says whether a monitor series is one the scraper derives
+// (host_…, process CPU and RSS, cgroup_…) rather than the endpoint's own.
+function isDerived(name) {
+  return /^(host|cgroup)_/.test(name) || ["process_cpu_cores", "process_cpu_percent_of_limit", "process_rss_bytes"].includes(name);
+}
+
+// unitTitleKey is the i18n key of a monitor chart's title by its unit.
+function unitTitleKey(unit) {
+  return { "%": "monitor.unit.percent", B: "monitor.unit.bytes", "B/s": "monitor.unit.bytesPerSecond", "/s": "monitor.unit.perSecond" }[unit] || "monitor.unit.count";
+}
+
+// monitorValue formats a monitor series' figure in its unit.
+function monitorValue(v, unit) {
+  if (v == null) return "–";
+  if (unit === "cores") return `${fmt(v, 2)} cores`;
+  if (unit === "s") return `${fmt(v, 3)} s`;
+  if (unit === "B") return fmtBytes(v);
+  if (unit === "B/s") return `${fmtBytes(v)}/s`;
+  if (unit === "%") return `${fmt(v, 1)}%`;
+  if (unit === "/s") return `${fmt(v, 2)}/s`;
+  if (unit === "") return fmt(v, 2);
+  return `${fmt(v, 2)} ${unit}`;
 }
