@@ -115,6 +115,9 @@ func (s *Server) Start(ctx context.Context, plan scenario.Plan, request json.Raw
 	a := &active{id: id, info: info(stored), model: plan.Load.Model, done: make(chan struct{})}
 	tr := newLiveTracker(id, plan, s.cores)
 	a.sess = run.New(plan, run.Options{Sinks: []sink.Sink{&runSink{s: s, a: a, tr: tr}}, Logger: s.log})
+	if len(plan.Monitors) > 0 {
+		tr.monitors = a.sess.Monitors
+	}
 	// The server's base context is the run's parent: Close stops it with
 	// ErrShutdown.
 	if err := a.sess.Start(s.base); err != nil {

@@ -25,6 +25,10 @@ type Tracker struct {
 	snaps []metrics.Snapshot // for Final; nil when not kept
 	keep  bool
 	seq   int
+	// monitors, when set, gives the run's monitor data so far, so that
+	// each live interval carries its monitor values (the run page charts
+	// them as they come).
+	monitors func() []report.MonitorData
 }
 
 // NewTracker returns a tracker for run id. cores is the generator's
@@ -74,10 +78,14 @@ func (t *Tracker) Add(s metrics.Snapshot) Interval {
 	// percentiles are the whole run's, and the one timeline point is this
 	// interval's. Rebuilding every point each second would cost O(n) per
 	// interval for nothing.
-	sum := report.Build(t.id, &controller.Result{
+	res := &controller.Result{
 		Plan: t.plan, Started: t.start, Ended: s.End,
 		Timeline: []metrics.Snapshot{s}, Total: t.total,
-	}, t.cores)
+	}
+	sum := report.Build(t.id, res, t.cores)
+	if t.monitors != nil {
+		report.AddMonitors(&sum, res, t.monitors())
+	}
 	sum.Run.Status = "running"
 	iv := Interval{Seq: t.seq, Summary: sum}
 	// Encoding cannot fail for a snapshot a controller made; if it ever
