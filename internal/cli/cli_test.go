@@ -72,8 +72,10 @@ func TestFirstInterruptStopsGracefully(t *testing.T) {
 			Stdout: &out, Stderr: &out, Signals: sig,
 		})
 	}()
-	for tb.Count() < 30 {
-		time.Sleep(5 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); tb.Count() < 30; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the target saw %d requests in 10 s, want 30", tb.Count())
+		}
 	}
 	sig <- os.Interrupt
 	select {

@@ -36,10 +36,11 @@ const (
 	// DefaultMaxVUsCeiling caps the default open-model VU pool.
 	DefaultMaxVUsCeiling = 20000
 	// MaxVUs is the most virtual users one run may ask for (closed-model
-	// VUs, a stage target, the open model's max_vus). A VU costs 11–14 KiB
-	// when idle on a connection (docs/performance.md), so 100,000 VUs stay
-	// near 1.4 GiB: a count above it is a typo or an attack, not a test one
-	// generator can run, and is refused before anything is allocated.
+	// VUs, a stage target, the open model's max_vus). A VU costs about 9–12
+	// KiB when idle on a connection (100,000 VUs measured at 889 MiB,
+	// docs/performance.md): a count above it is a typo or an attack, not a
+	// test one generator can run, and is refused before anything is
+	// allocated.
 	MaxVUs = 100_000
 	// MaxRate is the highest open-model rate (iterations/s) a run may ask
 	// for: ten times what one core paces (docs/performance.md).
@@ -61,7 +62,9 @@ type Config struct {
 	// still waiting for a VU this long after its due time is dropped.
 	Timeout time.Duration
 	// MaxDuration bounds a run whose profile is unbounded (only Iterations
-	// limits it). 0 means one hour.
+	// limits it). 0 means one hour, except that a run with neither a
+	// profile duration nor Iterations must set it: New refuses an
+	// unbounded run.
 	MaxDuration time.Duration
 	// Stripe is, in the open model, this segment's share of the schedule:
 	// Profile is then the whole plan's rate, and the segment runs every
@@ -149,14 +152,15 @@ func New(cfg Config, w Workload, rec *metrics.Recorder) (*Engine, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	if cfg.MaxDuration <= 0 {
-		cfg.MaxDuration = time.Hour
-	}
 	if cfg.Profile.Start < 0 {
 		return nil, fmt.Errorf("%w: negative start %v", ErrBadConfig, cfg.Profile.Start)
 	}
 	if cfg.Profile.Duration() == 0 && cfg.Iterations == 0 && cfg.MaxDuration <= 0 {
-		return nil, fmt.Errorf("%w: unbounded run", ErrBadConfig)
+		// Every load loop is bounded: by its profile, a budget, or a cap.
+		return nil, fmt.Errorf("%w: unbounded run (no duration, iteration budget or MaxDuration)", ErrBadConfig)
+	}
+	if cfg.MaxDuration <= 0 {
+		cfg.MaxDuration = time.Hour
 	}
 	if cfg.Model == Open && cfg.MaxVUs <= 0 {
 		cfg.MaxVUs = DefaultMaxVUs(cfg.Stripe.share(cfg.Profile.Peak()), cfg.Timeout)

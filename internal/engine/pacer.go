@@ -106,7 +106,10 @@ func (r *RatePacer) Next() (time.Duration, bool) {
 
 // SetRate changes the rate to rate from offset at on, for the rest of the
 // profile's duration (forever if it had none). Iterations already returned by
-// Next are unaffected.
+// Next are unaffected and none is returned twice. at must not lie before
+// the due time of the last iteration but one that Next returned (the
+// scheduler holds at most one iteration ahead of the clock): an earlier at
+// would make the next due times go back before those already returned.
 func (r *RatePacer) SetRate(at time.Duration, rate float64) {
 	rel := at - r.base
 	due := r.baseN + r.dueBy(rel)

@@ -1,80 +1,11 @@
 package metrics_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/surgeload/surge/internal/metrics"
 )
-
-func TestRecorderCountsEveryOutcomeOnceAcrossSnapshots(t *testing.T) {
-	start := time.Now()
-	eps := []metrics.EndpointKey{{Name: "/a", Method: "GET"}, {Name: "/b", Method: "POST"}}
-	rec := metrics.NewRecorder(start, eps, []string{"status is 200"})
-	const workers, each = 8, 5000
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	snaps := make(chan metrics.Snapshot, 1024)
-	go func() { // snapshot concurrently with recording
-		defer close(snaps)
-		for {
-			select {
-			case <-stop:
-				snaps <- rec.Snapshot(time.Now())
-				return
-			default:
-				snaps <- rec.Snapshot(time.Now())
-				time.Sleep(time.Millisecond)
-			}
-		}
-	}()
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				class := metrics.OK
-				if i%10 == 0 {
-					class = metrics.Status5xx
-				}
-				rec.Record(w, i%2, metrics.Outcome{Class: class, Latency: time.Duration(i) * time.Microsecond, BytesSent: 10, BytesReceived: 100, Message: "500 Internal Server Error"})
-				rec.RecordCheck(w, 0, class == metrics.OK)
-			}
-		}()
-	}
-	wg.Wait()
-	close(stop)
-	var all []metrics.Snapshot
-	for s := range snaps {
-		all = append(all, s)
-	}
-	for i, s := range all {
-		if s.Seq != i {
-			t.Fatalf("snapshot %d has Seq %d", i, s.Seq)
-		}
-	}
-	total := metrics.Add(all...)
-	tot := total.Totals()
-	if tot.Requests != workers*each {
-		t.Fatalf("requests %d, want %d", tot.Requests, workers*each)
-	}
-	if tot.Classes[metrics.Status5xx] != workers*each/10 || tot.Errors() != workers*each/10 {
-		t.Fatalf("5xx %d errors %d, want %d", tot.Classes[metrics.Status5xx], tot.Errors(), workers*each/10)
-	}
-	if tot.BytesSent != 10*workers*each || tot.BytesReceived != 100*workers*each {
-		t.Fatalf("bytes %d/%d", tot.BytesSent, tot.BytesReceived)
-	}
-	if tot.Latency.Count() != workers*each {
-		t.Fatalf("latency count %d", tot.Latency.Count())
-	}
-	if c := total.Checks[0]; c.Passes+c.Fails != workers*each || c.Fails != workers*each/10 {
-		t.Fatalf("checks %+v", c)
-	}
-	if got := total.Messages["status_5xx: 500 Internal Server Error"]; got != workers*each/10 {
-		t.Fatalf("messages %v", total.Messages)
-	}
-}
 
 func TestMergeSumsAgentsOfOneInterval(t *testing.T) {
 	start := time.Now()

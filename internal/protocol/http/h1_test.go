@@ -456,34 +456,6 @@ func TestLeanKeepAlive(t *testing.T) {
 	}
 }
 
-// TestLeanRetriesStaleConnection: a server that closes an idle keep-alive
-// connection must not turn the next request into an error, and the request
-// must reach the server exactly once.
-func TestLeanRetriesStaleConnection(t *testing.T) {
-	srv := startRaw(t, func(s *rawServer, c net.Conn, br *bufio.Reader) {
-		if _, ok := s.readRequest(br); ok {
-			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-		}
-		// then close while the client holds the connection idle
-	})
-	c := surgehttp.NewClient(surgehttp.Options{})
-	defer c.Close()
-	sess := c.NewSession()
-	req := &surgehttp.Request{URL: mustURL(t, srv.URL()+"/")}
-	var res surgehttp.Response
-	for i := range 5 {
-		sess.Do(context.Background(), req, &res)
-		if res.Class != metrics.OK {
-			t.Fatalf("request %d: class %v, err %v", i, res.Class, res.Err)
-		}
-		waitFor(t, func() bool { return srv.reqs.Load() == int64(i+1) })
-		time.Sleep(10 * time.Millisecond) // let the server's FIN arrive
-	}
-	if got := srv.reqs.Load(); got != 5 {
-		t.Errorf("server saw %d requests, want 5", got)
-	}
-}
-
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
