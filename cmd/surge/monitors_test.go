@@ -21,8 +21,6 @@ import (
 	"github.com/surgeload/surge/internal/testutil"
 )
 
-// nodeExporterBin is Debian's prometheus-node-exporter (.ci/run installs it).
-const nodeExporterBin = "/usr/bin/prometheus-node-exporter"
 
 // freeAddr returns a loopback address nothing listens on (for now).
 func freeAddr(t *testing.T) string {
@@ -86,29 +84,6 @@ func startServing(t *testing.T, what string, bin string, args func(addr string) 
 	}
 	t.Fatalf("could not start %s", what)
 	return ""
-}
-
-// startNodeExporter runs a real node_exporter ($SURGE_NODE_EXPORTER, else
-// Debian's) on a free loopback port. Under CI=true a missing binary fails
-// the test. (As internal/monitor/scrape's test does.)
-func startNodeExporter(t *testing.T) string {
-	t.Helper()
-	bin := nodeExporterBin
-	if b := os.Getenv("SURGE_NODE_EXPORTER"); b != "" {
-		bin = b
-	}
-	if _, err := os.Stat(bin); err != nil {
-		if p, err := exec.LookPath("node_exporter"); err == nil {
-			bin = p
-		} else if os.Getenv("CI") == "true" {
-			t.Fatalf("node_exporter is missing (%s): .ci/run must apt-get install prometheus-node-exporter", bin)
-		} else {
-			t.Skipf("node_exporter not installed (apt-get install prometheus-node-exporter)")
-		}
-	}
-	return startServing(t, "node_exporter", bin, func(addr string) []string {
-		return []string{"--web.listen-address=" + addr, "--no-collector.systemd", "--no-collector.hwmon", "--no-collector.thermal_zone"}
-	}, nil)
 }
 
 // startSurgeMonitor runs `surge monitor` watching pid, with token if set.
@@ -205,7 +180,7 @@ func findSeries(m report.MonitorSummary, name string, labels ...string) (report.
 // one fails every scrape; the run finishes with exit 0 and exact totals.
 func TestRunScrapesMonitors(t *testing.T) {
 	tb := testutil.StartTarget(t, testbed.Options{})
-	neURL := startNodeExporter(t)
+	_, neURL := testutil.StartNodeExporter(t)
 	smURL := startSurgeMonitor(t, os.Getpid(), "")
 	dead := "http://" + freeAddr(t) + "/metrics"
 	out := filepath.Join(t.TempDir(), "s.json")

@@ -3,11 +3,7 @@ package scrape_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"runtime"
 	"sort"
 	"strings"
@@ -17,81 +13,14 @@ import (
 
 	"github.com/surgeload/surge/internal/monitor"
 	"github.com/surgeload/surge/internal/monitor/scrape"
+	"github.com/surgeload/surge/internal/testutil"
 )
-
-// nodeExporterBinary is Debian's prometheus-node-exporter (.ci/run installs it).
-const nodeExporterBinary = "/usr/bin/prometheus-node-exporter"
-
-// startNodeExporter runs a real node_exporter ($SURGE_NODE_EXPORTER, else
-// Debian's) on a free loopback port, stopped by t.Cleanup. Under CI=true a
-// missing binary fails the test.
-func startNodeExporter(t *testing.T) (*exec.Cmd, string) {
-	t.Helper()
-	bin := nodeExporterBinary
-	if b := os.Getenv("SURGE_NODE_EXPORTER"); b != "" {
-		bin = b
-	}
-	if _, err := os.Stat(bin); err != nil {
-		if p, err := exec.LookPath("node_exporter"); err == nil {
-			bin = p
-		} else if os.Getenv("CI") == "true" {
-			t.Fatalf("node_exporter is missing (%s): .ci/run must apt-get install prometheus-node-exporter", bin)
-		} else {
-			t.Skipf("node_exporter not installed (apt-get install prometheus-node-exporter)")
-		}
-	}
-	for attempt := 0; attempt < 5; attempt++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // bounds the process whatever happens
-		cmd := exec.CommandContext(ctx, bin, "--web.listen-address="+addr,
-			// collectors that need systemd or hardware only log errors here
-			"--no-collector.systemd", "--no-collector.hwmon", "--no-collector.thermal_zone")
-		out := &strings.Builder{}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			cancel()
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		t.Cleanup(func() {
-			_ = cmd.Process.Signal(syscall.SIGCONT)
-			cancel()
-			<-exited
-		})
-		url := "http://" + addr + "/metrics"
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			select {
-			case <-exited:
-				deadline = time.Time{} // port taken meanwhile: try another
-				continue
-			default:
-			}
-			if resp, err := http.Get(url); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					return cmd, url
-				}
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		t.Logf("node_exporter on %s did not come up: %s", addr, out)
-	}
-	t.Fatal("could not start node_exporter")
-	return nil, ""
-}
 
 // TestRealNodeExporter: the derived series come out of a real node_exporter
 // with sane values; a stopped one times out within the bound and a killed
 // one is refused, both counted as failed, and neither blocks.
 func TestRealNodeExporter(t *testing.T) {
-	cmd, url := startNodeExporter(t)
+	cmd, url := testutil.StartNodeExporter(t)
 	const timeout = time.Second
 	m := newMonitor(t, scrape.Target{Name: "node", URL: url}, scrape.Options{Timeout: timeout})
 	ctx := context.Background()
@@ -176,7 +105,7 @@ func TestRealNodeExporter(t *testing.T) {
 // serves has the same name, type family and label names in a real
 // node_exporter, so one analysis reads both.
 func TestSurgeMonitorSpeaksNodeExporter(t *testing.T) {
-	_, neURL := startNodeExporter(t)
+	_, neURL := testutil.StartNodeExporter(t)
 	sm, err := monitor.New(monitor.Options{})
 	if err != nil {
 		t.Fatal(err)
