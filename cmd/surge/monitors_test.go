@@ -21,7 +21,6 @@ import (
 	"github.com/surgeload/surge/internal/testutil"
 )
 
-
 // freeAddr returns a loopback address nothing listens on (for now).
 func freeAddr(t *testing.T) string {
 	t.Helper()
