@@ -187,14 +187,8 @@ func (s *depthScanner) rest(atValue bool) *posError {
 			}
 			continue
 		case atValue && (c == '"' || c == '\''):
-			s.quote = c
-			s.i++
-			if err := s.skipQuoted(); err != nil {
+			if done, err := s.quoted(c); done {
 				return err
-			}
-			if s.quote != 0 {
-				s.skipLine()
-				return nil
 			}
 			atValue = false
 			continue
@@ -278,14 +272,8 @@ func (s *depthScanner) inFlow() *posError {
 		case c == ',' || c == ':' || c == '?':
 			atValue = true
 		case atValue && (c == '"' || c == '\''):
-			s.quote = c
-			s.i++
-			if err := s.skipQuoted(); err != nil {
+			if done, err := s.quoted(c); done {
 				return err
-			}
-			if s.quote != 0 {
-				s.skipLine()
-				return nil
 			}
 			atValue = false
 			continue
@@ -295,4 +283,20 @@ func (s *depthScanner) inFlow() *posError {
 		s.i++
 	}
 	return nil
+}
+
+// quoted skips the quoted scalar that starts at s.i with quote c. done
+// says the scan of this line is over: the scalar runs on past the line
+// (the rest is skipped), or err says it is broken.
+func (s *depthScanner) quoted(c byte) (done bool, err *posError) {
+	s.quote = c
+	s.i++
+	if err := s.skipQuoted(); err != nil {
+		return true, err
+	}
+	if s.quote != 0 {
+		s.skipLine()
+		return true, nil
+	}
+	return false, nil
 }
