@@ -42,22 +42,31 @@ func (r *recordFlags) sink(ctx context.Context, env Env, plan scenario.Plan) (*r
 		}
 		return nil, nil
 	}
-	u, err := url.Parse(r.server)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, usageErr(fmt.Errorf("--server %q: want the server's URL, e.g. http://127.0.0.1:8089", r.server))
-	}
-	secret := r.secret
-	if secret == "" {
-		secret = getenv(env, "SURGE_SECRET")
+	base, secret, err := r.endpoint(env)
+	if err != nil {
+		return nil, err
 	}
 	rg := &recording{warn: env.Stderr}
-	rec, err := server.Record(ctx, r.server, secret, plan, server.RecordOptions{Cores: runtime.GOMAXPROCS(0), Control: rg.apply})
+	rec, err := server.Record(ctx, base, secret, plan, server.RecordOptions{Cores: runtime.GOMAXPROCS(0), Control: rg.apply})
 	if err != nil {
 		return nil, fmt.Errorf("--server: %w", err)
 	}
 	rg.rec = rec
 	fmt.Fprintf(env.Stderr, "surge: recording this run at %s\n", rec.URL())
 	return rg, nil
+}
+
+// endpoint is the server's URL, checked, and the secret to give it.
+func (r *recordFlags) endpoint(env Env) (base, secret string, err error) {
+	u, err := url.Parse(r.server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", "", usageErr(fmt.Errorf("--server %q: want the server's URL, e.g. http://127.0.0.1:8089", r.server))
+	}
+	secret = r.secret
+	if secret == "" {
+		secret = getenv(env, "SURGE_SECRET")
+	}
+	return r.server, secret, nil
 }
 
 // recording reports the recorder's problems on stderr: the controller only

@@ -41,6 +41,7 @@ type runFlags struct {
 func runCmd(env Env) *cobra.Command {
 	var f runFlags
 	var record *recordFlags // --server, --secret: record.go
+	var dist *distFlags     // --agents, --agent-label, --on-agent-loss: distributed.go
 	cmd := &cobra.Command{
 		Use:   "run [flags] [SCENARIO.yaml | URL]",
 		Short: "Run a load test and print a summary",
@@ -81,15 +82,24 @@ and reports are still written); 1 anything else.`,
 			if err := checkOutputs(outs); err != nil {
 				return usageErr(err)
 			}
-			recorder, err := record.sink(cmd.Context(), env, plan)
+			o := execOptions{quiet: f.quiet, outputs: outs}
+			var sum *report.Summary
+			remote, err := dist.start(cmd.Flags(), cmd.Context(), env, record, plan)
 			if err != nil {
 				return err
 			}
-			o := execOptions{quiet: f.quiet, outputs: outs}
-			if recorder != nil {
-				o.sink, o.remote = recorder, recorder
+			if remote != nil {
+				sum, err = followRemote(cmd.Context(), env, plan, remote, o)
+			} else {
+				recorder, rerr := record.sink(cmd.Context(), env, plan)
+				if rerr != nil {
+					return rerr
+				}
+				if recorder != nil {
+					o.sink, o.remote = recorder, recorder
+				}
+				sum, err = execute(cmd.Context(), env, plan, o)
 			}
-			sum, err := execute(cmd.Context(), env, plan, o)
 			if err != nil {
 				return err // an interrupted run's summary and outputs are written by now
 			}
@@ -121,6 +131,7 @@ and reports are still written); 1 anything else.`,
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no live progress")
 	fl.BoolVar(&f.insecure, "insecure", false, "skip TLS certificate verification")
 	record = addRecordFlags(fl)
+	dist = addDistFlags(fl)
 	return cmd
 }
 

@@ -7,12 +7,18 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/surgeload/surge/internal/scenario"
 )
 
 // Request body limits.
 const (
 	maxBody       = 4 << 20  // a start request with a scenario file, an interval
 	maxFinishBody = 32 << 20 // a recorded run's final summary with its whole timeline
+	// maxStartBody bounds a start request, which may carry a whole plan
+	// with its data rows and bodies read from files (`surge run --server
+	// URL --agents N`): scenario.MaxWirePlan and room for the rest.
+	maxStartBody = scenario.MaxWirePlan + 1<<20
 )
 
 // apiError is an error the API reports with a status; Field names the bad

@@ -33,6 +33,11 @@ type startRequest struct {
 	Timeout    string   `json:"timeout,omitempty"`
 	Thresholds []string `json:"thresholds,omitempty"`
 	Insecure   *bool    `json:"insecure,omitempty"`
+
+	// A whole plan, built and validated by `surge run --server URL
+	// --agents N` (scenario.WirePlan: plan, env, monitor_tokens), instead
+	// of url or scenario and the load fields. wireStart says which.
+	scenario.WirePlan
 }
 
 // plan turns the request into a validated plan. Its error is a 400 that
@@ -40,6 +45,9 @@ type startRequest struct {
 // (problemList).
 func (q *startRequest) plan(load scenarioLoader) (scenario.Plan, error) {
 	var probs problemList
+	if q.wireStart() {
+		return q.wirePlan()
+	}
 	o := q.overrides(&probs)
 	var p scenario.Plan
 	var err error
@@ -85,6 +93,39 @@ func (q *startRequest) plan(load scenarioLoader) (scenario.Plan, error) {
 		probs.ceilings(p.Load, q.Scenario != "", q.given())
 	}
 	if len(probs) > 0 {
+		return p, probs.err()
+	}
+	if q.Name != "" {
+		p.Name = q.Name
+	}
+	return p, nil
+}
+
+// wireStart says the request carries a whole plan.
+func (q *startRequest) wireStart() bool { return len(q.WirePlan.Plan) > 0 }
+
+// wirePlan is the plan of a request that carries a whole one: it is
+// validated as a scenario file is, and nothing else may be given with it.
+func (q *startRequest) wirePlan() (scenario.Plan, error) {
+	var probs problemList
+	for field, set := range map[string]bool{"url": q.URL != "", "scenario": q.Scenario != "", "method": q.Method != "",
+		"headers": q.Headers != nil, "body": q.Body != "", "insecure": q.Insecure != nil} {
+		if set {
+			probs.add(field, "plan is a whole plan: give %s in it, not beside it", field)
+		}
+	}
+	for field, set := range q.given() {
+		if set {
+			probs.add(field, "plan is a whole plan: give %s in it, not beside it", field)
+		}
+	}
+	if len(probs) > 0 {
+		sort.Slice(probs, func(i, j int) bool { return probs[i].Field < probs[j].Field })
+		return scenario.Plan{}, probs.err()
+	}
+	p, err := q.WirePlan.Decode()
+	if err != nil {
+		probs.wire(err)
 		return p, probs.err()
 	}
 	if q.Name != "" {
@@ -253,6 +294,24 @@ func (ps *problemList) plan(err error, fromScenario bool, given map[string]bool)
 			continue // the request's own value was refused already
 		}
 		ps.add(field, "%s", e.Error())
+	}
+}
+
+// wire adds the problems of a whole plan's validation, each under
+// "plan", with the plan's own path to the value at fault.
+func (ps *problemList) wire(err error) {
+	var probs scenario.Problems
+	if !errors.As(err, &probs) {
+		ps.add("plan", "%s", err.Error())
+		return
+	}
+	for _, e := range probs {
+		var pe *scenario.Error
+		if errors.As(e, &pe) && pe.Path != "" {
+			ps.add("plan", "%s: %s", pe.Path, e.Error())
+			continue
+		}
+		ps.add("plan", "%s", e.Error())
 	}
 }
 

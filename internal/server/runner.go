@@ -58,7 +58,7 @@ func NewRunID(t time.Time) string {
 // handleStart: POST /api/v1/runs
 func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	var req startRequest
-	if err := decode(w, r, maxBody, &req); err != nil {
+	if err := decode(w, r, maxStartBody, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -67,7 +67,11 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	raw, _ := json.Marshal(req) // our own type: cannot fail
+	// The request is kept with the run, but not a whole plan's data rows,
+	// env values and tokens: the plan is kept as every plan is (planJSON).
+	kept := req
+	kept.WirePlan = scenario.WirePlan{}
+	raw, _ := json.Marshal(kept) // our own type: cannot fail
 	id, err := s.Start(r.Context(), plan, raw)
 	if err != nil {
 		s.fail(w, r, err)
