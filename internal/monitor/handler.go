@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/surgeload/surge/internal/monitor/promtext"
+	"github.com/surgeload/surge/internal/promtext"
 )
 
 // Handler serves the sampler's exposition at GET /metrics (and a short

@@ -10,7 +10,7 @@ import (
 
 	"github.com/prometheus/procfs"
 
-	"github.com/surgeload/surge/internal/monitor/promtext"
+	"github.com/surgeload/surge/internal/promtext"
 )
 
 // commLen is the longest comm the kernel keeps (TASK_COMM_LEN - 1): a

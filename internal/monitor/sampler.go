@@ -12,7 +12,7 @@ import (
 
 	"github.com/prometheus/procfs"
 
-	"github.com/surgeload/surge/internal/monitor/promtext"
+	"github.com/surgeload/surge/internal/promtext"
 )
 
 // Options says what a Sampler watches besides the host. The zero value

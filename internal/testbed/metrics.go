@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/surgeload/surge/internal/monitor/promtext"
+	"github.com/surgeload/surge/internal/promtext"
 )
 
 // The testbed's own /metrics (Prometheus text, written by promtext): what a

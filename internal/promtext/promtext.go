@@ -1,6 +1,6 @@
 // Package promtext writes the Prometheus text exposition format (version
-// 0.0.4): the small writer that `surge monitor` serves and that any other
-// /metrics of Surge can share.
+// 0.0.4): the one writer of every /metrics Surge serves (`surge monitor`,
+// `surge server`, the testbed).
 //
 // Build a slice of Family values and call Write, or Encode for bytes:
 //

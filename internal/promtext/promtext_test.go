@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/surgeload/surge/internal/monitor/promtext"
+	"github.com/surgeload/surge/internal/promtext"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
