@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/surgeload/surge/internal/compare"
 )
 
 // A plan an older version stored (model 1, nanoseconds, Go's field names
@@ -25,8 +27,8 @@ func TestServedPlanRewritesTheOldForm(t *testing.T) {
 	}
 	// History lists read the load of both forms.
 	for _, raw := range []string{old, `{"load":{"model":"open","rate":5,"stages":[{"duration":"5s","target":200}]}}`} {
-		if l, ok := planLoad(json.RawMessage(raw)); !ok || loadText(l) != "open · stages 5→200/s · 5s" {
-			t.Errorf("load of %s: %q", raw, loadText(l))
+		if l, ok := planLoad(json.RawMessage(raw)); !ok || compare.LoadText(l) != "open · stages 5→200/s · 5s" {
+			t.Errorf("load of %s: %q", raw, compare.LoadText(l))
 		}
 	}
 }

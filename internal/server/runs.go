@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/surgeload/surge/internal/compare"
 	"github.com/surgeload/surge/internal/engine"
 	"github.com/surgeload/surge/internal/report"
 	"github.com/surgeload/surge/internal/store"
@@ -55,7 +56,7 @@ func info(r store.Run) runInfo {
 		Requests: r.Figures.Requests, RPS: r.Figures.RPS, ErrorRate: r.Figures.ErrorRate, P99: r.Figures.P99,
 		Passed: r.Figures.Passed}
 	if l, ok := planLoad(r.Plan); ok {
-		i.Load = loadText(l)
+		i.Load = compare.LoadText(l)
 	}
 	if !r.Ended.IsZero() {
 		i.Ended = r.Ended.Format(time.RFC3339Nano)

@@ -1,7 +1,6 @@
-package server
+package compare
 
 import (
-	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -11,12 +10,11 @@ import (
 	"github.com/surgeload/surge/internal/engine"
 	"github.com/surgeload/surge/internal/report"
 	"github.com/surgeload/surge/internal/scenario"
-	"github.com/surgeload/surge/internal/store"
 )
 
 // synthetic makes a run of n intervals whose per-interval p50/p95/p99 and
 // rps scatter around the given means by ±noise (relative), with seed.
-func synthetic(id string, plan scenario.Plan, n int, p99, rps, errPct, noise float64, seed uint64) (store.Run, report.Summary) {
+func synthetic(plan scenario.Plan, n int, p99, rps, errPct, noise float64, seed uint64) Run {
 	rng := rand.New(rand.NewPCG(seed, seed))
 	jitter := func(v float64) float64 { return v * (1 + noise*(2*rng.Float64()-1)) }
 	var sum report.Summary
@@ -31,8 +29,7 @@ func synthetic(id string, plan scenario.Plan, n int, p99, rps, errPct, noise flo
 	}
 	sum.Totals = report.Totals{Requests: reqs, Errors: errs, RPS: rps, ErrorRate: 100 * float64(errs) / float64(reqs)}
 	sum.Latency = report.Latency{P50: p99 / 4, P95: p99 / 1.5, P99: p99}
-	pj, _ := json.Marshal(plan)
-	return store.Run{ID: id, Name: id, Status: store.Finished, Model: plan.Load.Model.String(), Plan: pj, Started: time.Now()}, sum
+	return Run{Plan: plan, Summary: sum, Started: time.Now()}
 }
 
 func openPlan(rate float64) scenario.Plan {
@@ -64,9 +61,9 @@ func TestCompareVerdicts(t *testing.T) {
 		{"open model that kept up: rps judged by keeping up", run{30, 100, 200, 0, 0.05, 200}, run{30, 100, 180, 0, 0.05, 200}, verdictWorse, "rps", "B did not keep up"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ra, sa := synthetic("a", openPlan(tc.a.rate), tc.a.n, tc.a.p99, tc.a.rps, tc.a.errPct, tc.a.noise, 1)
-			rb, sb := synthetic("b", openPlan(tc.b.rate), tc.b.n, tc.b.p99, tc.b.rps, tc.b.errPct, tc.b.noise, 2)
-			c := compare([2]store.Run{ra, rb}, [2]report.Summary{sa, sb}, [2][]store.Event{})
+			ra := synthetic(openPlan(tc.a.rate), tc.a.n, tc.a.p99, tc.a.rps, tc.a.errPct, tc.a.noise, 1)
+			rb := synthetic(openPlan(tc.b.rate), tc.b.n, tc.b.p99, tc.b.rps, tc.b.errPct, tc.b.noise, 2)
+			c := Compare(ra, rb)
 			if c.Verdict != tc.want {
 				t.Errorf("verdict %q, want %q: %s", c.Verdict, tc.want, c.Reason)
 			}
@@ -77,10 +74,20 @@ func TestCompareVerdicts(t *testing.T) {
 			if !strings.Contains(reasons, tc.wantInWhy) {
 				t.Errorf("reasons lack %q:\n%s", tc.wantInWhy, reasons)
 			}
+			found := tc.wantMetric == ""
 			for _, m := range c.Metrics {
-				if m.Name == tc.wantMetric && m.Verdict != tc.want {
-					t.Errorf("metric %s: verdict %q, want %q (%s)", m.Name, m.Verdict, tc.want, m.Reason)
+				if m.Name == tc.wantMetric {
+					found = true
+					if m.Verdict != tc.want {
+						t.Errorf("metric %s: verdict %q, want %q (%s)", m.Name, m.Verdict, tc.want, m.Reason)
+					}
 				}
+				if tc.want == verdictSame && m.Verdict != verdictSame {
+					t.Errorf("metric %s: verdict %q in a comparison judged same (%s)", m.Name, m.Verdict, m.Reason)
+				}
+			}
+			if !found {
+				t.Errorf("no metric %s in %+v", tc.wantMetric, c.Metrics)
 			}
 			if len(c.Metrics) != 5 {
 				t.Errorf("%d metrics, want p50 p95 p99 rps error_rate", len(c.Metrics))

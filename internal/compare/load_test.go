@@ -1,4 +1,4 @@
-package server
+package compare
 
 import (
 	"strings"
@@ -8,7 +8,6 @@ import (
 	"github.com/surgeload/surge/internal/engine"
 	"github.com/surgeload/surge/internal/report"
 	"github.com/surgeload/surge/internal/scenario"
-	"github.com/surgeload/surge/internal/store"
 )
 
 // Compare judges the system under test, never its input: runs offered
@@ -28,26 +27,27 @@ func TestCompareRefusesToJudgeTheInput(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		a, b      scenario.Plan
-		events    [2][]store.Event
+		adjusted  []Adjustment // B's live changes
 		want      string
 		wantInWhy string
 	}{
-		{"open vs closed", openPlan(100), closed(10, 30*time.Second), [2][]store.Event{}, verdictIncomparable, "load models differ"},
-		{"other VU counts", closed(10, 30*time.Second), closed(50, 30*time.Second), [2][]store.Event{}, verdictIncomparable, "VU counts differ (10 vs 50)"},
-		{"other stages", staged(100), staged(1000), [2][]store.Event{}, verdictIncomparable, "stage 1 differs"},
-		{"20 % longer", openPlan(100), withDuration(openPlan(100), 36*time.Second), [2][]store.Event{}, verdictIncomparable, "durations differ"},
-		{"5 % longer is the same load", openPlan(100), withDuration(openPlan(100), 31500*time.Millisecond), [2][]store.Event{}, verdictWorse, "p99 rose"},
-		{"a live change in a recorded run", openPlan(100), openPlan(100), [2][]store.Event{}, verdictIncomparable, "B's load was changed while it ran (rate 300/s at 12s)"},
-		{"a live change", openPlan(100), openPlan(100), [2][]store.Event{nil, {{T: time.Now(), Kind: "adjust", Detail: "rate 300/s"}}}, verdictIncomparable, "B's load was changed"},
+		{"open vs closed", openPlan(100), closed(10, 30*time.Second), nil, verdictIncomparable, "load models differ"},
+		{"other VU counts", closed(10, 30*time.Second), closed(50, 30*time.Second), nil, verdictIncomparable, "VU counts differ (10 vs 50)"},
+		{"other stages", staged(100), staged(1000), nil, verdictIncomparable, "stage 1 differs"},
+		{"20 % longer", openPlan(100), withDuration(openPlan(100), 36*time.Second), nil, verdictIncomparable, "durations differ"},
+		{"5 % longer is the same load", openPlan(100), withDuration(openPlan(100), 31500*time.Millisecond), nil, verdictWorse, "p99 rose"},
+		{"a live change in a recorded run", openPlan(100), openPlan(100), nil, verdictIncomparable, "B's load was changed while it ran (rate 300/s at 12s)"},
+		{"a live change", openPlan(100), openPlan(100), []Adjustment{{At: time.Now(), Detail: "rate 300/s"}}, verdictIncomparable, "B's load was changed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// B's p99 is three times A's: a real change, were the loads the same.
-			ra, sa := synthetic("a", tc.a, 30, 100, 100, 0, 0.05, 1)
-			rb, sb := synthetic("b", tc.b, 30, 300, 100, 0, 0.05, 2)
+			ra := synthetic(tc.a, 30, 100, 100, 0, 0.05, 1)
+			rb := synthetic(tc.b, 30, 300, 100, 0, 0.05, 2)
 			if tc.name == "a live change in a recorded run" {
-				sb.Events = []report.Event{{Elapsed: 12, Kind: "rate", Value: 300}}
+				rb.Summary.Events = []report.Event{{Elapsed: 12, Kind: "rate", Value: 300}}
 			}
-			c := compare([2]store.Run{ra, rb}, [2]report.Summary{sa, sb}, tc.events)
+			rb.Adjustments = tc.adjusted
+			c := Compare(ra, rb)
 			if c.Verdict != tc.want || !strings.Contains(c.Reason, tc.wantInWhy) {
 				t.Errorf("verdict %q (%s), want %q with %q", c.Verdict, c.Reason, tc.want, tc.wantInWhy)
 			}
@@ -64,14 +64,14 @@ func TestCompareRefusesToJudgeTheInput(t *testing.T) {
 }
 
 func TestOpenModelThroughputIsKeepingUp(t *testing.T) {
-	ra, sa := synthetic("a", openPlan(200), 30, 100, 200, 0, 0.05, 1)
-	rb, sb := synthetic("b", openPlan(200), 30, 100, 200, 0, 0.05, 2)
-	sb.Totals.DroppedIterations = 40
-	c := compare([2]store.Run{ra, rb}, [2]report.Summary{sa, sb}, [2][]store.Event{})
+	ra := synthetic(openPlan(200), 30, 100, 200, 0, 0.05, 1)
+	rb := synthetic(openPlan(200), 30, 100, 200, 0, 0.05, 2)
+	rb.Summary.Totals.DroppedIterations = 40
+	c := Compare(ra, rb)
 	if c.Verdict != verdictWorse || !strings.Contains(c.Reason, "dropped 40") {
 		t.Errorf("B dropped iterations: %q %s", c.Verdict, c.Reason)
 	}
-	c = compare([2]store.Run{rb, ra}, [2]report.Summary{sb, sa}, [2][]store.Event{})
+	c = Compare(rb, ra)
 	if c.Verdict != verdictBetter {
 		t.Errorf("B kept up where A did not: %q %s", c.Verdict, c.Reason)
 	}
@@ -88,8 +88,8 @@ func TestLoadText(t *testing.T) {
 		{scenario.Load{Model: engine.Closed, VUs: 1, Iterations: 500, Duration: 90 * time.Second}, "closed · 1 VU · 1m30s · 500 requests"},
 		{scenario.Load{Model: engine.Open, Rate: 2.5, Stages: []engine.Stage{{Duration: time.Minute, Target: 10}, {Duration: time.Hour, Target: 0}}}, "open · stages 2.5→10→0/s · 1h1m"},
 	} {
-		if got := loadText(tc.load); got != tc.want {
-			t.Errorf("loadText(%+v) = %q, want %q", tc.load, got, tc.want)
+		if got := LoadText(tc.load); got != tc.want {
+			t.Errorf("LoadText(%+v) = %q, want %q", tc.load, got, tc.want)
 		}
 	}
 }
