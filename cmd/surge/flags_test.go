@@ -378,3 +378,37 @@ func TestEveryRequestFailedIsLoud(t *testing.T) {
 		t.Fatalf("the JSON summary's warnings: %q", s.Warnings)
 	}
 }
+
+// Quick mode sends the text it is given as-is: a URL, a header and a body
+// full of {{...}} (built-in names that a template would expand, and
+// unknown ones that it would refuse) reach the target byte for byte, in
+// every request. Only --body-template makes the body a template.
+func TestQuickModeSendsTextAsIs(t *testing.T) {
+	type got struct{ uri, header, body string }
+	var mu sync.Mutex
+	var seen []got
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		mu.Lock()
+		seen = append(seen, got{r.RequestURI, strings.Join(r.Header.Values("X-A"), "\n"), string(b)})
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	const (
+		path   = "/items?q={{vu.id}}&r={{x}}&s={{uuid}}"
+		header = "{{uuid}} {{vu.id}} {{iteration}} {{b}}"
+		body   = `{"a":{"b":{}}} {{uuid}} {{vu.id}} {{c}}`
+	)
+	mustOK(t, surge(t, "run", "-u", srv.URL+path, "-X", "POST", "-H", "X-A: "+header, "-d", body, "--vus", "2", "--requests", "6"))
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 6 {
+		t.Fatalf("the target got %d requests, want 6", len(seen))
+	}
+	want := got{path, header, body}
+	for i, g := range seen {
+		if g != want {
+			t.Errorf("request %d:\n got %+v\nwant %+v", i, g, want)
+		}
+	}
+}

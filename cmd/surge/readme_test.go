@@ -431,3 +431,36 @@ func httptestServer(t *testing.T, h http.Handler) string {
 	t.Cleanup(func() { srv.Close() })
 	return "http://" + ln.Addr().String()
 }
+
+// figure is a measured number with its unit, as the README's "Speed"
+// section quotes them: "114–118 MiB", "7.6–7.9 KiB", "1.00–1.16×",
+// "292–597 µs", "4.3×".
+var figure = regexp.MustCompile(`\d[\d,.]*(?:–\d[\d,.]*)? ?(?:MiB|KiB|MB|ms|µs|×)`)
+
+// Every figure the README's "Speed" section gives is one that
+// docs/performance.md gives, where each is said how it was obtained: the
+// README cannot drift from the measurements.
+func TestReadmeSpeedFiguresAreInPerformanceDoc(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	perf, err := os.ReadFile(filepath.Join(repoRoot, "docs", "performance.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, speed, ok := strings.Cut(string(readme), "\n## Speed\n")
+	if !ok {
+		t.Fatal(`README.md has no "## Speed" section`)
+	}
+	speed, _, _ = strings.Cut(speed, "\n## ")
+	figures := figure.FindAllString(speed, -1)
+	if len(figures) < 5 {
+		t.Fatalf("the Speed section quotes only %q: the pattern no longer finds its figures", figures)
+	}
+	for _, f := range figures {
+		if !strings.Contains(string(perf), f) {
+			t.Errorf("README.md's Speed section says %q, which docs/performance.md does not", f)
+		}
+	}
+}

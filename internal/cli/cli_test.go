@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -32,11 +33,22 @@ func TestProgressLineOnATerminal(t *testing.T) {
 	if !strings.Contains(s, "\r\033[K  1s/2s  vus ") || !strings.Contains(s, "rps ") || !strings.Contains(s, "p99 ") {
 		t.Fatalf("no live progress line in:\n%q", s)
 	}
+	if !progressLine.MatchString(s) {
+		t.Fatalf("the live line does not match progressLine (TestNoProgressLineWhenQuietOrNotATerminal relies on it):\n%q", s)
+	}
 	if !strings.Contains(s, "latency    min") {
 		t.Fatalf("no summary in:\n%s", s)
 	}
 }
 
+// progressLine matches the live line's text, however it is terminated.
+var progressLine = regexp.MustCompile(`\d+(\.\d+)?m?s(/\S+)?  vus \d+  rps `)
+
+// Without a terminal, or with -q, the run prints its summary and nothing
+// else: stdout is exactly the summary rendered from the run's own JSON
+// summary, stderr is empty, and no trace of the live line (its text, a
+// carriage return, an erase-line escape) is in either — the run is long
+// enough (two intervals) that a live line would have been drawn.
 func TestNoProgressLineWhenQuietOrNotATerminal(t *testing.T) {
 	tb := testutil.StartTarget(t, testbed.Options{})
 	for _, tc := range []struct {
@@ -46,15 +58,40 @@ func TestNoProgressLineWhenQuietOrNotATerminal(t *testing.T) {
 	}{
 		{"not a terminal", false, nil},
 		{"quiet", true, []string{"-q"}},
+		{"--quiet", true, []string{"--quiet"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var out bytes.Buffer
-			args := append([]string{"run", "-u", tb.URL() + "/hello", "--vus", "1", "--duration", "1200ms"}, tc.args...)
-			if err := cli.Main(context.Background(), cli.Env{Args: args, Stdout: &out, Stderr: &out, Terminal: tc.terminal}); err != nil {
+			var stdout, stderr bytes.Buffer
+			path := filepath.Join(t.TempDir(), "s.json")
+			args := append([]string{"run", "-u", tb.URL() + "/delay?ms=20", "--vus", "1", "--duration", "2200ms", "--out", "json=" + path}, tc.args...)
+			if err := cli.Main(context.Background(), cli.Env{Args: args, Stdout: &stdout, Stderr: &stderr, Terminal: tc.terminal}); err != nil {
+				t.Fatalf("%v\n%s", err, stderr.String())
+			}
+			for name, s := range map[string]string{"stdout": stdout.String(), "stderr": stderr.String()} {
+				if strings.ContainsAny(s, "\r") || strings.Contains(s, "\033[") || progressLine.MatchString(s) {
+					t.Errorf("%s has a progress line:\n%q", name, s)
+				}
+			}
+			if stderr.Len() != 0 {
+				t.Errorf("stderr is not empty:\n%q", stderr.String())
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if strings.Contains(out.String(), "\r") {
-				t.Fatalf("progress line printed:\n%q", out.String())
+			var sum report.Summary
+			if err := json.Unmarshal(b, &sum); err != nil {
+				t.Fatal(err)
+			}
+			if sum.Totals.Requests == 0 || len(sum.Timeline) < 2 {
+				t.Fatalf("%d requests in %d intervals: too short a run to have drawn a live line", sum.Totals.Requests, len(sum.Timeline))
+			}
+			var want bytes.Buffer
+			if err := report.WriteText(&want, &sum); err != nil {
+				t.Fatal(err)
+			}
+			if stdout.String() != want.String() {
+				t.Errorf("stdout is not just the summary:\n got %q\nwant %q", stdout.String(), want.String())
 			}
 		})
 	}

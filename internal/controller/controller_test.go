@@ -54,7 +54,11 @@ func TestSplitAddsUpToThePlan(t *testing.T) {
 
 // Two in-process agents split one plan: the merged totals equal what the
 // target received and what the plan asked for, and the timeline arrives in
-// order, one merged snapshot per interval.
+// order, one merged snapshot per interval: 2 s in 500 ms intervals is 4
+// intervals and perhaps a partial fifth, numbered 0, 1, 2, … without a gap,
+// each starting where the previous ended and lasting one interval (the
+// last at most one), each holding both agents' shares (300/s × 500 ms =
+// 150 requests), and the sink sees exactly the timeline.
 func TestTwoAgentsMergeExactly(t *testing.T) {
 	tb := testutil.StartTarget(t, testbed.Options{})
 	rate := 300.0
@@ -64,29 +68,59 @@ func TestTwoAgentsMergeExactly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var seqs []int
-	var consumed int64
+	var sunk []metrics.Snapshot
 	s := sink.Func(func(_ context.Context, snap metrics.Snapshot) error {
-		seqs = append(seqs, snap.Seq)
-		consumed += snap.Totals().Requests
+		sunk = append(sunk, snap)
 		return nil
 	})
-	c := controller.New(plan, controller.Options{Agents: []agent.Agent{agent.NewLocal(), agent.NewLocal()}, Sink: s, Interval: 500 * time.Millisecond})
-	res, err := c.Run(context.Background())
+	const interval = 500 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c := controller.New(plan, controller.Options{Agents: []agent.Agent{agent.NewLocal(), agent.NewLocal()}, Sink: s, Interval: interval})
+	res, err := c.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tot := res.Total.Totals()
-	if tot.Requests != 600 || tb.Count() != 600 || consumed != 600 {
-		t.Fatalf("merged %d, sink saw %d, target received %d; want 600", tot.Requests, consumed, tb.Count())
+	if tot.Requests != 600 || tb.Count() != 600 {
+		t.Fatalf("merged %d, target received %d; want 600", tot.Requests, tb.Count())
 	}
-	for i := 1; i < len(seqs); i++ {
-		if seqs[i] <= seqs[i-1] {
-			t.Fatalf("timeline out of order: %v", seqs)
+	tl := res.Timeline
+	if len(tl) < 4 || len(tl) > 5 {
+		t.Fatalf("%d intervals of 500 ms in a 2 s run, want 4 or 5", len(tl))
+	}
+	if len(sunk) != len(tl) {
+		t.Fatalf("the sink saw %d snapshots, the timeline has %d", len(sunk), len(tl))
+	}
+	const slack = 10 * time.Millisecond
+	var sum int64
+	for i, snap := range tl {
+		n := snap.Totals().Requests
+		if snap.Seq != i || sunk[i].Seq != i || sunk[i].Totals().Requests != n || !sunk[i].Start.Equal(snap.Start) {
+			t.Fatalf("interval %d: Seq %d with %d requests from %v; the sink's: Seq %d with %d from %v",
+				i, snap.Seq, n, snap.Start, sunk[i].Seq, sunk[i].Totals().Requests, sunk[i].Start)
 		}
+		prev := res.Started // the first interval starts with the run
+		if i > 0 {
+			prev = tl[i-1].End
+		}
+		if !snap.Start.Equal(prev) {
+			t.Fatalf("interval %d starts at %v, want %v (the run's start or the previous interval's end)", i, snap.Start, prev)
+		}
+		d := snap.Duration()
+		if d > interval+slack || d <= 0 || (i < len(tl)-1 && d < interval-slack) {
+			t.Fatalf("interval %d lasted %v, want %v (the last at most that)", i, d, interval)
+		}
+		if i < 3 && (n < 110 || n > 190) {
+			t.Fatalf("interval %d holds %d requests, want ≈ 150 (both agents' shares)", i, n)
+		}
+		sum += n
 	}
-	if len(res.Timeline) < 4 {
-		t.Fatalf("%d intervals of 500ms in a 2s run", len(res.Timeline))
+	if sum != 600 {
+		t.Fatalf("the intervals add up to %d requests, want 600", sum)
+	}
+	if !res.Ended.Equal(tl[len(tl)-1].End) {
+		t.Fatalf("the run ended at %v, its last interval at %v", res.Ended, tl[len(tl)-1].End)
 	}
 }
 
