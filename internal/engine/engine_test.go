@@ -48,6 +48,7 @@ func newRec(start time.Time) *metrics.Recorder {
 }
 
 func TestOpenModelRunsEveryDueIteration(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	rec := newRec(start)
 	w := &fakeWork{rec: rec, delay: 2 * time.Millisecond}
@@ -67,6 +68,7 @@ func TestOpenModelRunsEveryDueIteration(t *testing.T) {
 // When every VU is busy, due iterations wait, their wait counts in their
 // latency, and those that wait past the timeout are dropped.
 func TestOpenModelQueuesThenDrops(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	rec := newRec(start)
 	w := &fakeWork{rec: rec, delay: 100 * time.Millisecond}
@@ -97,6 +99,7 @@ func TestOpenModelQueuesThenDrops(t *testing.T) {
 }
 
 func TestOpenModelIterationBudget(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	rec := newRec(start)
 	w := &fakeWork{rec: rec}
@@ -110,6 +113,7 @@ func TestOpenModelIterationBudget(t *testing.T) {
 }
 
 func TestClosedModelBudgetAndRamp(t *testing.T) {
+	t.Parallel()
 	t.Run("budget", func(t *testing.T) {
 		start := time.Now()
 		rec := newRec(start)
@@ -157,6 +161,7 @@ func TestClosedModelBudgetAndRamp(t *testing.T) {
 }
 
 func TestCancelStopsPromptly(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	rec := newRec(start)
 	w := &fakeWork{rec: rec, delay: 10 * time.Millisecond}
@@ -177,6 +182,7 @@ func TestCancelStopsPromptly(t *testing.T) {
 }
 
 func TestAdjustChangesTheRate(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	rec := newRec(start)
 	w := &fakeWork{rec: rec}
@@ -215,6 +221,7 @@ func (v *doneVU) Iterate(_ context.Context, it engine.Iteration) error {
 }
 
 func TestVUsThatRunOutOfWorkEndTheRunCleanly(t *testing.T) {
+	t.Parallel()
 	for _, model := range []engine.Model{engine.Closed, engine.Open} {
 		t.Run(model.String(), func(t *testing.T) {
 			start := time.Now()

@@ -85,7 +85,9 @@ func (r *RatePacer) Next() (time.Duration, bool) {
 		s := r.profile.Stages[r.k]
 		d := s.Duration.Seconds()
 		total := (r.from + s.Target) / 2 * d
-		if need := m - r.segN; need < total {
+		// Less a hair, as in dueBefore: when R·D rounds up (100/s × 1.1 s is
+		// 110.00000000000001), iteration R·D is not due at the stage's end.
+		if need := m - r.segN; need < total-1e-9 {
 			// Solve from·x + (to−from)/(2d)·x² = need for x in [0, d]; the form
 			// 2c/(b+√(b²+4ac)) is stable when the ramp's slope is tiny or negative.
 			a := (s.Target - r.from) / (2 * d)

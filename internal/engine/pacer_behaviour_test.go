@@ -202,8 +202,8 @@ func TestRatePacerSetRateInARamp(t *testing.T) {
 	var n int
 	for {
 		off, ok := p.Next()
-		if !ok {
-			t.Fatal("ended early")
+		if !ok || n > 1e6 {
+			t.Fatalf("no iteration due at 1 s after %d", n)
 		}
 		n++
 		if off >= time.Second-20*time.Millisecond {
@@ -269,6 +269,29 @@ func TestParseStagesValues(t *testing.T) {
 	for _, bad := range []string{"1s:inf", "-1s:5", "1s:", ":5"} {
 		if _, err := engine.ParseStages(bad); err == nil {
 			t.Errorf("%q: want an error", bad)
+		}
+	}
+}
+
+// A constant rate R over D makes exactly ⌈R·D⌉ iterations due, all before
+// the end: none at the end instant itself, whatever rounding R·D suffers
+// in floating point (100/s × 1.1 s is 110.00000000000001, which once made
+// a 111th iteration due at 1.1 s, racing the end of the run).
+func TestRatePacerMakesExactlyRateTimesDuration(t *testing.T) {
+	for _, rate := range []float64{1, 3, 7, 40, 100, 200, 333, 1000} {
+		for ms := 100; ms <= 5000; ms += 100 {
+			d := time.Duration(ms) * time.Millisecond
+			for _, p := range []engine.Profile{
+				engine.Constant(rate, d),
+				// the same rate in a second stage
+				{Start: rate, Stages: []engine.Stage{{Duration: time.Second, Target: rate}, {Duration: d, Target: rate}}},
+			} {
+				want := int(math.Ceil(rate*(p.Duration().Seconds()) - 1e-9))
+				n, last := count(engine.NewRatePacer(p), 1e6)
+				if n != want || (n > 0 && last >= p.Duration()) {
+					t.Fatalf("%v/s over %v: %d iterations, the last due at %v; want %d, all before %v", rate, p.Duration(), n, last, want, p.Duration())
+				}
+			}
 		}
 	}
 }

@@ -67,7 +67,10 @@ func TestRatePacerSetRate(t *testing.T) {
 	p := engine.NewRatePacer(engine.Constant(100, 10*time.Second))
 	n := 0
 	for {
-		off, _ := p.Next()
+		off, ok := p.Next()
+		if !ok || n > 1e6 {
+			t.Fatalf("no iteration due at 2 s after %d", n)
+		}
 		n++
 		if off >= 2*time.Second-10*time.Millisecond {
 			break
