@@ -122,6 +122,15 @@ func (e *Engine) runOpen(user, soft context.Context, stop context.CancelFunc, ha
 	var sent int64
 schedule:
 	for e.cfg.Iterations == 0 || sent < e.cfg.Iterations {
+		// A rate change is seen here too, not only in the long wait
+		// below: at a high rate (iterations less than preciseWait apart)
+		// or behind schedule, the loop never waits long.
+		select {
+		case v := <-e.adjust:
+			pacer.SetRate(time.Since(start), v)
+			e.offered.follow(pacer)
+		default:
+		}
 		off, ok := pacer.Next()
 		if !ok {
 			break

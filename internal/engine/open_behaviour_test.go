@@ -565,3 +565,32 @@ func notEarly(t *testing.T, w *sleepWork) {
 		}
 	}
 }
+
+// A rate change applies at a rate high enough that the scheduler never
+// waits long between iterations (here 1 ms apart), as at a low one.
+func TestAdjustAppliesAtAHighRate(t *testing.T) {
+	start := time.Now().Add(20 * time.Millisecond)
+	rec := behaviourRecorder(start)
+	w := newSleepWork(rec, 0)
+	e, err := engine.New(engine.Config{Model: engine.Open, Profile: engine.Constant(1000, time.Second), MaxVUs: 50}, w, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(time.Until(start.Add(300 * time.Millisecond)))
+		e.Adjust(3000)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.Run(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	// ≈ 300 in the first 0.3 s at 1000/s, ≈ 2100 in the 0.7 s after at
+	// 3000/s: 2400 due; without the change, 1000.
+	if due := e.DueBy(time.Now()); due < 2100 || due > 2600 {
+		t.Fatalf("%d iterations due, want ≈ 2400 (the change to 3000/s applied)", due)
+	}
+	if got := int64(len(w.dues)); got < 1800 {
+		t.Fatalf("%d iterations started, want ≈ 2400", got)
+	}
+}
