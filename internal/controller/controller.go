@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/surgeload/surge/internal/agent"
 	"github.com/surgeload/surge/internal/engine"
 	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/result"
 	"github.com/surgeload/surge/internal/scenario"
 	"github.com/surgeload/surge/internal/sink"
 )
@@ -32,47 +35,48 @@ type Options struct {
 	Interval time.Duration // 0: DefaultInterval
 	Sink     sink.Sink     // receives each merged snapshot; may be nil
 	Logger   *slog.Logger  // nil: discard
+	// OnAgentLoss is what the run does when an agent is lost (its Run
+	// returns agent.ErrLost): "" is LossRebalance. See targets for the
+	// arithmetic of a rebalance.
+	OnAgentLoss LossPolicy
 }
 
-// Result is what a run measured.
-type Result struct {
-	Plan     scenario.Plan
-	Started  time.Time
-	Ended    time.Time
-	Timeline []metrics.Snapshot // merged, one per interval
-	Total    metrics.Snapshot   // every interval added up
-	// Stopped is why the run ended early: nil when it ran its course.
-	Stopped error
-	// Events are the live changes made to the run, in time order: new
-	// rates or VU counts, and the stop.
-	Events []Event
-}
+// The measurements of a run are pure data of their own (internal/result),
+// so that reports and the store read them without the controller.
+type (
+	// Result is what a run measured: result.Result.
+	Result = result.Result
+	// Event is one live change to a run: result.Event.
+	Event = result.Event
+)
 
-// Event is one live change to a run.
-type Event struct {
-	At    time.Time
-	Kind  string  // EventRate, EventVUs or EventStop
-	Value float64 // the new rate or VU count; 0 for a stop
-	// Detail says why a run stopped (the stop's cause).
-	Detail string
-}
-
-// The kinds of Event.
+// The kinds of Event (result.EventRate, …).
 const (
-	EventRate = "rate" // the open model's rate changed
-	EventVUs  = "vus"  // the closed model's VU count changed
-	EventStop = "stop" // the run was stopped before its end
+	EventRate      = result.EventRate
+	EventVUs       = result.EventVUs
+	EventAgentLost = result.EventAgentLost
+	EventStop      = result.EventStop
 )
 
 // Controller owns one run.
 type Controller struct {
 	plan   scenario.Plan
 	opts   Options
+	agents []agent.Agent
+
+	// steer serializes the changes of the agents' loads (Adjust, a
+	// rebalance, the profile follower), so that the last computed is the
+	// last sent.
+	steer sync.Mutex
+
 	mu     sync.Mutex
 	live   []metrics.Snapshot
 	start  time.Time
-	agents []agent.Agent
-	events []Event // guarded by mu
+	events []Event
+	status []agentStatus // per agent
+	sent   []float64     // per agent: the load last sent to it; NaN: none
+	fixed  bool          // a live Adjust set the load to value
+	value  float64
 }
 
 func (c *Controller) event(e Event) {
@@ -95,26 +99,110 @@ func New(p scenario.Plan, o Options) *Controller {
 	// Every sink runs on a goroutine of its own: a slow one (a busy disk, a
 	// distant server) never stalls the merge, nor the other sinks.
 	o.Sink = sink.Detach(o.Sink)
-	return &Controller{plan: p, opts: o, agents: o.Agents}
+	if o.OnAgentLoss == "" {
+		o.OnAgentLoss = LossRebalance
+	}
+	c := &Controller{plan: p, opts: o, agents: o.Agents,
+		status: make([]agentStatus, len(o.Agents)), sent: make([]float64, len(o.Agents))}
+	for i := range c.sent {
+		c.sent[i] = math.NaN()
+	}
+	return c
 }
 
 // Adjust sets the rate (open model) or VU count (closed) of the running
-// run, split across the agents as the plan was.
+// run, split across the agents as the plan was. After an agent was lost
+// it goes only to the agents left, split as the loss policy says
+// (targets).
 func (c *Controller) Adjust(v float64) {
-	p := c.plan
-	p.Load.Rate, p.Load.VUs = v, int(v)
 	kind := EventVUs
-	if p.Load.Model == engine.Open {
+	if c.plan.Load.Model == engine.Open {
 		kind = EventRate
+	} else {
+		v = float64(int(v))
 	}
 	c.event(Event{At: time.Now(), Kind: kind, Value: v})
-	for i, seg := range Split(p, len(c.agents)) {
-		if p.Load.Model == engine.Open {
-			c.agents[i].Adjust(seg.Load.Rate) // the whole rate: each agent runs its stripe of it
-		} else {
-			c.agents[i].Adjust(float64(seg.Load.VUs))
+	c.mu.Lock()
+	c.fixed, c.value = true, v
+	c.mu.Unlock()
+	c.steerAgents(true)
+}
+
+// load is the run's whole load now: the last live Adjust's value, or the
+// plan's profile at offset t from the start (in the open model, at the
+// middle of the follower's step, so that each step's iterations are the
+// ramp's: the integral of a line over a step is its midpoint's value).
+// c.mu must be held.
+func (c *Controller) load(t time.Duration) float64 {
+	if c.fixed {
+		return c.value
+	}
+	prof := c.plan.Load.Profile()
+	if c.plan.Load.Model == engine.Open {
+		return prof.At(t + followStep/2)
+	}
+	return math.Round(prof.At(t))
+}
+
+// steerAgents sends every running agent its load as targets computes it:
+// all of them when force is set (a live Adjust), otherwise only those
+// whose load changed since it was last sent (a rebalance, the follower).
+func (c *Controller) steerAgents(force bool) {
+	c.steer.Lock()
+	defer c.steer.Unlock()
+	c.mu.Lock()
+	var t time.Duration
+	if !c.start.IsZero() {
+		t = time.Since(c.start)
+	}
+	want := targets(c.plan.Load.Model, c.load(t), c.status, c.opts.OnAgentLoss)
+	var send []int
+	for i, v := range want {
+		if !math.IsNaN(v) && (force || v != c.sent[i]) {
+			c.sent[i] = v
+			send = append(send, i)
 		}
 	}
+	c.mu.Unlock()
+	for _, i := range send {
+		c.agents[i].Adjust(want[i])
+	}
+}
+
+// followStep is how often, after a rebalance, the controller gives the
+// running agents their new shares of a profile that ramps (an agent's
+// Adjust holds a value: it cannot scale a ramp).
+const followStep = 100 * time.Millisecond
+
+// follow keeps the running agents' loads on the plan's ramping profile
+// after a rebalance, until done is closed or a live Adjust fixes the load.
+func (c *Controller) follow(done <-chan struct{}) {
+	tick := time.NewTicker(followStep)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		}
+		c.mu.Lock()
+		fixed := c.fixed
+		c.mu.Unlock()
+		if fixed {
+			return
+		}
+		c.steerAgents(false)
+	}
+}
+
+// varies reports whether p's value changes over time.
+func varies(p engine.Profile) bool {
+	for _, s := range p.Stages {
+		if s.Target != p.Start {
+			return true
+		}
+	}
+	return false
 }
 
 // Events returns the live changes made to the run so far.
@@ -133,14 +221,24 @@ func (c *Controller) Live() ([]metrics.Snapshot, time.Time) {
 
 // Run runs the plan until it is done or ctx is cancelled (a graceful stop:
 // in-flight requests finish), and returns what was measured.
+//
+// An agent whose Run returns agent.ErrLost is lost: an EventAgentLost is
+// recorded, it no longer holds back the merge, and Options.OnAgentLoss
+// applies. A run whose agents are all lost returns its Result and an error
+// wrapping ErrAllAgentsLost; one aborted by LossAbort returns its Result
+// (Stopped says which agent) and that cause as its error.
 func (c *Controller) Run(ctx context.Context) (*Result, error) {
 	start := time.Now().Add(startDelay)
 	c.mu.Lock()
 	c.start = start
 	c.mu.Unlock()
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
 	segs := Split(c.plan, len(c.agents))
 	// A stop before the end is an event of the run, at the moment it came.
+	stopRecorded := make(chan struct{})
 	stopped := context.AfterFunc(ctx, func() {
+		defer close(stopRecorded)
 		e := Event{At: time.Now(), Kind: EventStop}
 		if cause := context.Cause(ctx); cause != nil {
 			e.Detail = cause.Error()
@@ -148,6 +246,10 @@ func (c *Controller) Run(ctx context.Context) (*Result, error) {
 		c.event(e)
 	})
 	defer stopped()
+	following := make(chan struct{}) // closed when the run's agents have all returned
+	var followers sync.WaitGroup
+	defer followers.Wait()
+	defer close(following)
 
 	type part struct {
 		agent int
@@ -159,7 +261,9 @@ func (c *Controller) Run(ctx context.Context) (*Result, error) {
 		err   error
 	}
 	errs := make(chan done, len(c.agents))
+	truths := make([]*truth, len(c.agents))
 	for i, a := range c.agents {
+		truths[i] = newTruth(a)
 		go func() {
 			err := a.Run(ctx, agent.Segment{Plan: segs[i], Start: start, Interval: c.opts.Interval},
 				func(s metrics.Snapshot) { parts <- part{i, s} })
@@ -172,41 +276,37 @@ func (c *Controller) Run(ctx context.Context) (*Result, error) {
 
 	// Merge by interval number: an interval is complete when every running
 	// agent has sent it. An agent's last snapshot is partial and may carry
-	// the next number; agents that have finished no longer hold others back.
+	// the next number; agents that have finished, or were lost, no longer
+	// hold others back.
 	pending := map[int][]metrics.Snapshot{}
 	lastSeq := make([]int, len(c.agents))
 	for i := range lastSeq {
 		lastSeq[i] = -1
 	}
 	finished := make([]bool, len(c.agents))
-	running := len(c.agents)
+	running, lost := len(c.agents), 0
 	var runErrs []error
 	emitted := -1
+	var seqs []int // pending's keys, in order
 	flush := func(final bool) {
-		seqs := make([]int, 0, len(pending))
-		for s := range pending {
-			seqs = append(seqs, s)
+		// Every interval up to the lowest that a running agent has sent is
+		// complete.
+		upTo := math.MaxInt
+		for i := range c.agents {
+			if !finished[i] {
+				upTo = min(upTo, lastSeq[i])
+			}
 		}
-		sort.Ints(seqs)
-		for _, s := range seqs {
-			ready := final
-			if !ready {
-				ready = true
-				for i := range c.agents {
-					if lastSeq[i] < s && !finished[i] {
-						ready = false
-					}
-				}
-			}
-			if !ready {
-				return
-			}
-			merged := metrics.Merge(pending[s]...)
+		for len(seqs) > 0 && (final || seqs[0] <= upTo) {
+			s := seqs[0]
+			seqs = seqs[1:]
+			parts := pending[s]
 			delete(pending, s)
 			if s <= emitted {
-				continue
+				continue // late: that interval went out without this part
 			}
 			emitted = s
+			merged := metrics.Merge(parts...)
 			c.mu.Lock()
 			c.live = append(c.live, merged)
 			c.mu.Unlock()
@@ -218,8 +318,36 @@ func (c *Controller) Run(ctx context.Context) (*Result, error) {
 		}
 	}
 	receive := func(p part) {
-		pending[p.snap.Seq] = append(pending[p.snap.Seq], p.snap)
-		lastSeq[p.agent] = p.snap.Seq
+		s := p.snap.Seq
+		if _, ok := pending[s]; !ok {
+			k := sort.SearchInts(seqs, s)
+			seqs = slices.Insert(seqs, k, s)
+		}
+		pending[s] = append(pending[s], p.snap)
+		lastSeq[p.agent] = s
+		truths[p.agent].add(&p.snap)
+	}
+	// lose marks agent i lost and applies the loss policy.
+	lose := func(i int, err error) {
+		at := time.Now()
+		lost++
+		truths[i].res.Lost, truths[i].res.LostAt = true, at
+		name := c.agents[i].Name()
+		c.event(Event{At: at, Kind: EventAgentLost, Value: float64(running), Detail: name})
+		c.opts.Logger.Warn("agent lost", "agent", name, "policy", string(c.opts.OnAgentLoss), "running", running, "err", err)
+		if running == 0 {
+			return // nothing to steer, nothing left to stop
+		}
+		switch c.opts.OnAgentLoss {
+		case LossAbort:
+			abort(fmt.Errorf("agent %s lost, run aborted (on agent loss: abort): %w", name, err))
+		case LossRebalance:
+			c.steerAgents(false)
+			if lost == 1 && varies(c.plan.Load.Profile()) {
+				followers.Add(1)
+				go func() { defer followers.Done(); c.follow(following) }()
+			}
+		}
 	}
 	for running > 0 {
 		select {
@@ -239,7 +367,17 @@ func (c *Controller) Run(ctx context.Context) (*Result, error) {
 			}
 			running--
 			finished[d.agent] = true
-			if d.err != nil {
+			isLost := errors.Is(d.err, agent.ErrLost)
+			c.mu.Lock()
+			c.status[d.agent] = agentDone
+			if isLost {
+				c.status[d.agent] = agentLost
+			}
+			c.mu.Unlock()
+			switch {
+			case isLost:
+				lose(d.agent, d.err)
+			case d.err != nil:
 				runErrs = append(runErrs, d.err)
 			}
 			flush(false)
@@ -254,15 +392,25 @@ func (c *Controller) Run(ctx context.Context) (*Result, error) {
 			c.opts.Logger.Warn("closing sink", "err", err)
 		}
 	}
-	stopped()
+	if !stopped() {
+		<-stopRecorded // the stop came: its event is recorded before the Result is made
+	}
 	timeline, _ := c.Live()
 	events := c.Events()
 	res := &Result{Plan: c.plan, Started: start, Ended: time.Now(), Timeline: timeline, Total: metrics.Add(timeline...), Events: events}
+	for _, t := range truths {
+		res.Agents = append(res.Agents, t.result(c.plan.Load.Model))
+	}
 	if len(timeline) > 0 {
 		res.Ended = timeline[len(timeline)-1].End
 	}
 	if ctx.Err() != nil {
 		res.Stopped = context.Cause(ctx)
+	}
+	if lost == len(c.agents) {
+		runErrs = append(runErrs, fmt.Errorf("%w: %d of %d", ErrAllAgentsLost, lost, len(c.agents)))
+	} else if errors.Is(res.Stopped, agent.ErrLost) {
+		runErrs = append(runErrs, res.Stopped) // aborted on a loss
 	}
 	if len(runErrs) > 0 {
 		return res, errors.Join(runErrs...)

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/surgeload/surge/internal/controller"
 	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/monitor/scrape"
+	"github.com/surgeload/surge/internal/result"
 	"github.com/surgeload/surge/internal/suggest"
 )
 
@@ -176,7 +176,7 @@ func (f *MonitorFold) Data(st scrape.Stats) MonitorData {
 // at the worst moment of its series (metrics.Threshold.MeasureSeries), and
 // one naming a monitor or series the run lacks fails with an error that
 // names it.
-func AddMonitors(s *Summary, res *controller.Result, mons []MonitorData) {
+func AddMonitors(s *Summary, res *result.Result, mons []MonitorData) {
 	if len(mons) == 0 {
 		return
 	}

@@ -6,9 +6,9 @@ import (
 	"math"
 	"time"
 
-	"github.com/surgeload/surge/internal/controller"
 	"github.com/surgeload/surge/internal/engine"
 	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/result"
 	"github.com/surgeload/surge/internal/scenario"
 )
 
@@ -41,6 +41,10 @@ type Summary struct {
 	// Monitors are the scraped target monitors (monitors.go); absent when
 	// the run had none.
 	Monitors []MonitorSummary `json:"monitors,omitempty"`
+	// Agents is what each agent did, from its own snapshots (agents.go):
+	// present when the run had agents other than the one in-process agent
+	// of a local run, absent for a local run.
+	Agents []AgentSummary `json:"agents,omitempty"`
 }
 
 // PlanInfo is the offered load, in the words of the CLI and scenario files.
@@ -65,7 +69,7 @@ type StageInfo struct {
 type Event struct {
 	T       string  `json:"t"`
 	Elapsed float64 `json:"elapsed_s"`
-	Kind    string  `json:"kind"` // rate, vus or stop
+	Kind    string  `json:"kind"` // rate, vus, agent_lost or stop
 	Value   float64 `json:"value"`
 	Detail  string  `json:"detail,omitempty"`
 }
@@ -93,7 +97,7 @@ type Run struct {
 	Ended     string  `json:"ended"`
 	DurationS float64 `json:"duration_s"`
 	Model     string  `json:"model"`
-	Status    string  `json:"status"` // finished, stopped
+	Status    string  `json:"status"` // finished, stopped, failed (every agent lost)
 	MaxVUs    int     `json:"max_vus"`
 }
 
@@ -200,14 +204,15 @@ type Generator struct {
 	Reasons []string `json:"reasons"`
 }
 
-// Lag figures beyond which the generator is said to have fallen behind.
+// Lag figures beyond which the generator is said to have fallen behind:
+// the controller's, which judges each agent by the same rules.
 const (
-	lagWarnP99  = 10 * time.Millisecond
-	cpuWarnFrac = 0.9 // of the cores Go may use
+	lagWarnP99  = result.StartLagLimit
+	cpuWarnFrac = result.CPUBusyFrac // of the cores Go may use
 )
 
 // Build computes the summary of res. id names the run.
-func Build(id string, res *controller.Result, cores int) Summary {
+func Build(id string, res *result.Result, cores int) Summary {
 	total := res.Total
 	tot := total.Totals()
 	elapsed := res.Ended.Sub(res.Started)
@@ -251,6 +256,9 @@ func Build(id string, res *controller.Result, cores int) Summary {
 	if res.Stopped != nil {
 		s.Run.Status = "stopped"
 	}
+	if allLost(res) {
+		s.Run.Status = "failed"
+	}
 	for _, m := range total.TopMessages() {
 		s.Messages = append(s.Messages, ErrorMessage{m.Message, m.Count})
 	}
@@ -289,7 +297,7 @@ func Build(id string, res *controller.Result, cores int) Summary {
 		}
 		s.Timeline = append(s.Timeline, p)
 		s.Generator.CPUMax = max(s.Generator.CPUMax, p.CPU)
-		if cores > 0 && snap.GeneratorCPU >= cpuWarnFrac*float64(cores) {
+		if cores > 0 && !perAgentCPU(res) && snap.GeneratorCPU >= cpuWarnFrac*float64(cores) {
 			lagged++
 		}
 	}
@@ -297,6 +305,8 @@ func Build(id string, res *controller.Result, cores int) Summary {
 		s.Generator.StartLag = latency(total.Lag)
 	}
 	s.Generator.Warnings, s.Generator.Reasons = warnings(res, total, lagged, cores)
+	s.Agents = agentSummaries(res)
+	s.Generator.Warnings, s.Generator.Reasons = agentWarnings(res, s.Generator.Warnings, s.Generator.Reasons)
 	s.Generator.Limited = len(s.Generator.Reasons) > 0
 	for i := range s.Thresholds {
 		s.Thresholds[i].Limited = s.Generator.Limited
@@ -306,9 +316,9 @@ func Build(id string, res *controller.Result, cores int) Summary {
 
 // The reasons for which a run is generator-limited (Generator.Reasons).
 const (
-	ReasonStartLag = "start_lag"          // open-model iterations started late
-	ReasonDropped  = "dropped_iterations" // due iterations never started
-	ReasonCPU      = "generator_cpu"      // the generator used (nearly) all its cores
+	ReasonStartLag = result.ReasonStartLag // open-model iterations started late
+	ReasonDropped  = result.ReasonDropped  // due iterations never started
+	ReasonCPU      = result.ReasonCPU      // the generator used (nearly) all its cores
 )
 
 // PlanOf describes p's offered load in the words of the CLI.
@@ -334,7 +344,7 @@ const windowRows = 15
 
 // windows groups the timeline into at most about windowRows rows of equal
 // length, merging each row's sketches (never averaging percentiles).
-func windows(res *controller.Result) []Window {
+func windows(res *result.Result) []Window {
 	out := []Window{}
 	tl := res.Timeline
 	per := max(1, (len(tl)+windowRows-1)/windowRows)
@@ -380,7 +390,7 @@ func targetWarnings(total metrics.Snapshot) []string {
 
 // warnings says, in words and as reasons, where the generator could not
 // hold the plan.
-func warnings(res *controller.Result, total metrics.Snapshot, cpuBusy, cores int) (w, reasons []string) {
+func warnings(res *result.Result, total metrics.Snapshot, cpuBusy, cores int) (w, reasons []string) {
 	w, reasons = []string{}, []string{}
 	if res.Plan.Load.Model == engine.Open && total.Lag != nil && total.Lag.Count() > 0 {
 		if p99 := total.Lag.Quantile(0.99); p99 > lagWarnP99 {

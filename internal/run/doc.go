@@ -34,6 +34,13 @@
 // run that the dashboard controls) may call Adjust and Stop, which never
 // block, but must not call Wait.
 //
+// Options.OnAgentLoss is the run's controller.LossPolicy for an agent
+// lost mid-run (rebalance by default). A run whose agents are all lost
+// ends with an error wrapping controller.ErrAllAgentsLost from Wait (a
+// front-end marks it failed) and its Result, with the data they sent; one
+// aborted by the abort policy ends with the cause naming the agent, as its
+// error and as Stopped.
+//
 // The plan's Monitors are scraped for the run's duration, every interval,
 // one goroutine each (monitors.go): they start with Start and are stopped,
 // a scrape in flight cancelled, before Done is closed, so Monitors is final

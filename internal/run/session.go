@@ -26,6 +26,10 @@ type Options struct {
 	// skipped. Each runs on a goroutine of its own (controller.New).
 	Sinks  []sink.Sink
 	Logger *slog.Logger // nil: discard
+	// OnAgentLoss is what the run does when an agent is lost: "" is
+	// controller.LossRebalance (the agents left take its share). A run
+	// whose agents are all lost ends with an error (Wait) and its data.
+	OnAgentLoss controller.LossPolicy
 }
 
 // Session is one run of a plan. See the package doc for its contract.
@@ -56,7 +60,7 @@ func New(p scenario.Plan, o Options) *Session {
 			sinks = append(sinks, k)
 		}
 	}
-	co := controller.Options{Agents: o.Agents, Interval: o.Interval, Logger: o.Logger}
+	co := controller.Options{Agents: o.Agents, Interval: o.Interval, Logger: o.Logger, OnAgentLoss: o.OnAgentLoss}
 	if len(sinks) > 0 {
 		co.Sink = sinks
 	}

@@ -118,8 +118,10 @@ func buildFromSnapshots(run store.Run, plan scenario.Plan, stored report.Summary
 	}
 	sum := report.Build(run.ID, res, stored.Generator.Cores)
 	if w.whole() {
-		// Monitor data is not in the snapshots yet: the stored summary holds it.
+		// Monitor data is not in the snapshots yet, and the merged ones
+		// cannot be split back into agents: the stored summary holds both.
 		report.CarryMonitors(&sum, &stored)
+		report.CarryAgents(&sum, &stored)
 	}
 	sum.Run.Status = string(run.Status)
 	return sum, nil
