@@ -21,6 +21,7 @@ import (
 //	testbed_db_connections              gauge    size of the DB-like pool (/db)
 //	testbed_db_connections_busy         gauge    connections held
 //	testbed_db_waiters                  gauge    requests waiting for a connection
+//	testbed_db_wait_timeouts_total      counter  /db requests answered 500 after DBWaitTimeout
 //
 // /metrics and /__stats are not counted, delayed or stalled: scraping the
 // testbed changes none of what it measures.
@@ -49,10 +50,11 @@ func classOf(path string) string {
 
 // gauges are the testbed's live counts.
 type gauges struct {
-	inFlight  atomic.Int64
-	queued    atomic.Int64 // waiting for a worker
-	dbWaiters atomic.Int64 // waiting for a DB connection
-	byClass   [4]atomic.Int64
+	inFlight   atomic.Int64
+	queued     atomic.Int64 // waiting for a worker
+	dbWaiters  atomic.Int64 // waiting for a DB connection
+	dbTimeouts atomic.Int64 // /db requests answered 500 after DBWaitTimeout
+	byClass    [4]atomic.Int64
 }
 
 func (g *gauges) count(path string) {
@@ -85,6 +87,9 @@ func (s *Server) Families() []promtext.Family {
 		gauge("testbed_db_connections", "Size of the DB-like connection pool behind /db.", int64(cap(s.db))),
 		gauge("testbed_db_connections_busy", "DB connections held by a request.", int64(len(s.db))),
 		gauge("testbed_db_waiters", "Requests waiting for a DB connection.", g.dbWaiters.Load()),
+		{Name: "testbed_db_wait_timeouts_total", Type: promtext.Counter,
+			Help:    "/db requests answered 500 because no connection was free within the wait timeout.",
+			Samples: []promtext.Sample{{Value: float64(g.dbTimeouts.Load())}}},
 	}
 }
 
@@ -105,9 +110,20 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 // first: with more concurrent users than connections, waiters pile up.
 func (s *Server) dbQuery(w http.ResponseWriter, r *http.Request, d time.Duration) {
 	s.g.dbWaiters.Add(1)
+	var timeout <-chan time.Time // nil: wait as long as the client does
+	if s.opts.DBWaitTimeout > 0 {
+		t := time.NewTimer(s.opts.DBWaitTimeout)
+		defer t.Stop()
+		timeout = t.C
+	}
 	select {
 	case s.db <- struct{}{}:
 		s.g.dbWaiters.Add(-1)
+	case <-timeout:
+		s.g.dbWaiters.Add(-1)
+		s.g.dbTimeouts.Add(1)
+		http.Error(w, "DB connection timeout", http.StatusInternalServerError)
+		return
 	case <-r.Context().Done():
 		s.g.dbWaiters.Add(-1)
 		return

@@ -35,6 +35,20 @@ type Options struct {
 	// /metrics counts them (testbed_db_waiters).
 	DBConns int
 	DBTime  time.Duration
+	// DBWaitTimeout, when set, bounds how long a /db request waits for a
+	// connection: one still waiting after it is answered 500 "DB connection
+	// timeout" (a pool's checkout timeout, as in SQLAlchemy or HikariCP).
+	// Zero waits as long as the client does.
+	DBWaitTimeout time.Duration
+	// BackgroundCPU makes each /work request, after its answer has been
+	// sent, keep its worker busy with this much CPU-bound work (a job run
+	// after the response on the same worker): the client sees WorkTime, but
+	// the worker is held WorkTime+BackgroundCPU.
+	BackgroundCPU time.Duration
+	// HealthTime is how long /health holds a worker. /health queues for
+	// the same workers as /work (a health check answered by the app's own
+	// workers), so under load its latency is the queue's.
+	HealthTime time.Duration
 }
 
 // Defaults for the worker pool.
@@ -152,6 +166,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	case path == "/work" || path == "/api/items":
 		s.work(w, r, msParam(q.Get("ms"), s.opts.WorkTime))
+	case path == "/health":
+		s.health(w, r)
 	case path == "/db":
 		s.dbQuery(w, r, msParam(q.Get("ms"), s.opts.DBTime))
 	case path == "/error":
@@ -209,15 +225,57 @@ func (s *Server) work(w http.ResponseWriter, r *http.Request, d time.Duration) {
 		s.g.queued.Add(-1)
 		return
 	}
+	defer func() { <-s.workers }()
 	sleep(r.Context(), d)
-	<-s.workers
 	if s.opts.ErrorRate > 0 && rand.Float64() < s.opts.ErrorRate {
 		http.Error(w, "injected failure", http.StatusInternalServerError)
 		return
 	}
+	const body = `{"items":[1,2,3]}` + "\n"
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = io.WriteString(w, `{"items":[1,2,3]}`+"\n")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	_, _ = io.WriteString(w, body)
+	if s.opts.BackgroundCPU > 0 {
+		// The whole answer is out (Content-Length, flushed): the client is
+		// done, while this worker spins on, still holding its token.
+		w.(http.Flusher).Flush()
+		spin(s.opts.BackgroundCPU)
+	}
 }
+
+// health answers "ok" after holding a worker for HealthTime: it waits in
+// the same queue as /work.
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	s.g.queued.Add(1)
+	select {
+	case s.workers <- struct{}{}:
+		s.g.queued.Add(-1)
+	case <-r.Context().Done():
+		s.g.queued.Add(-1)
+		return
+	}
+	sleep(r.Context(), s.opts.HealthTime)
+	<-s.workers
+	_, _ = io.WriteString(w, "ok\n")
+}
+
+// spin burns CPU for d of wall-clock time. It is wall-clock, not CPU time,
+// so a worker's hold is d however many cores the process gets: the
+// capacity stays Workers/(WorkTime+BackgroundCPU) on a busy machine, and
+// the CPU it costs shows up in the process's CPU.
+func spin(d time.Duration) {
+	end := time.Now().Add(d)
+	x := uint64(1)
+	for time.Now().Before(end) {
+		for range 1000 {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+	}
+	spinSink.Store(x)
+}
+
+// spinSink keeps the compiler from removing spin's loop.
+var spinSink atomic.Uint64
 
 func (s *Server) misbehave(w http.ResponseWriter, path string) {
 	hj, ok := w.(http.Hijacker)

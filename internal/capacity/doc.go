@@ -1,0 +1,82 @@
+// Package capacity finds the highest open-model rate a target sustains
+// while meeting its objectives, the knee where its latency turns upward,
+// and the resource that stops it there.
+//
+// A search is a controller over ONE run session: the session runs an open
+// model whose rate Search changes live with Adjust, and every judgement is
+// made on the merged snapshots the session publishes (Live). There is no
+// second engine.
+//
+//	res, err := capacity.Search(ctx, sess, capacity.Options{SLO: slo, Start: 10, Max: 2000})
+//
+// The algorithm, with the defaults of Options:
+//
+//  1. Warm-up: the start rate is held for Warmup (3s), unjudged, so that
+//     connections are open and caches warm.
+//  2. Growth: steps at Start, Start×Growth, Start×Growth², … (Growth 2)
+//     until a step fails an objective or Max is reached.
+//  3. Bisection between the last passing rate and the first failing one,
+//     until they are within Precision (5 %) of the passing one.
+//  4. Confirmation: the highest passing rate is held again for Confirm
+//     (8s); if it fails there, the search steps down by half the
+//     Precision and confirms again (at most three times; a confirmation the generator
+//     limited is held again at the same rate).
+//
+// Every step sets the rate, waits Settle (2s) so that the previous step's
+// in-flight requests drain out of the figures, then judges a steady window
+// of Window (4s): the window's snapshots are added (metrics.Add) and each
+// objective (metrics.Threshold, the threshold grammar of --threshold) is
+// measured on the merged sketch — exact percentiles of the window, never
+// an average of intervals. A window is steady when its second half's
+// median latency is not above 1.25× its first half's plus 2 ms (or stays
+// under 1.5× the baseline's median); a window that passes while its
+// latency still climbs is held for one more Window, and fails if it is
+// still climbing: a queue that grows for the whole step is a rate above
+// capacity, whatever the p99 said so far.
+//
+// A step stops early when it is clearly failing: the latency objective's
+// value rose over three consecutive intervals while above its bound, or
+// sat above three times the bound in the last two; or the error rate was
+// above max(5× the bound, bound + 10 points) in the last two intervals.
+// After a step that failed (or ended with latency well above the
+// baseline), the rate drops to the start rate until an interval's p99 is
+// back within 2× the baseline's (plus 5 ms), for at most Recover (10s), so
+// that one step's backlog does not fail the next.
+//
+// The generator is never the answer. A step that failed, or achieved less
+// than 95 % of its rate, is limited by the generator when its start lag's
+// p99 exceeds max(10 ms, 10 % of the tightest latency bound) and explains
+// at least half of the p99's rise over the baseline (only when a latency
+// objective failed) while the VU pool had room, when iterations were dropped while it
+// had room, when the generator used ≥ 90 % of its cores in a third of the
+// window's intervals, or when the VU cap (MaxVUs) was reached and is below
+// what Little's law says the rate needs at the baseline latency (rate ×
+// service time × 1.5). When the step that bounds the search from above is
+// so limited, the bottleneck is "generator" and the rate is a lower bound.
+// A limited step is held once more at the same rate before it counts: a
+// stall of a busy machine says nothing of the target.
+//
+// The knee is the highest rate up to which every step's median latency
+// stayed within 1.5× the baseline's (the lowest passing step) plus 2 ms;
+// the service time is the lowest mean latency among the steps at up to
+// half the knee's rate and the baseline (where queueing adds the least; a
+// machine's stall inflates only the steps it hits), and the plateau is the highest rate of successes any step
+// achieved. Bottleneck, in order: "generator" as above; "errors" (or
+// "connections" when refused or reset connections dominate) when the
+// bounding step failed an error objective, or the most overloaded step
+// failed it while its latency objectives held (errors at a bounded
+// latency: a pool's wait timeout); with the dominant class and message;
+// "cpu" when a monitor
+// shows a CPU limit series (process, cgroup or host) at ≥ 95 % during the
+// bounding step and not at the baseline; "connections" when a monitor
+// shows listen-queue overflows there; "concurrency" when throughput
+// stopped following the offered rate (a failing step offered more than 5 %
+// above the plateau achieved no more than it), with Little's law: the
+// service holds plateau × service time requests at once (below one, the
+// server is busy with work its responses do not show, and the kind is
+// "unknown" with that evidence); otherwise "unknown", saying what was
+// seen.
+//
+// Search calls the Session from its own goroutine only; it is not safe to
+// run two searches on one session.
+package capacity

@@ -1,0 +1,212 @@
+package capacity
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/surgeload/surge/internal/metrics"
+)
+
+// Generator limits, as the run summary judges them (controller.StartLagLimit,
+// controller.CPUBusyFrac).
+const (
+	lagLimit    = 10 * time.Millisecond
+	cpuBusyFrac = 0.9
+	// vuSlack is how much more concurrency than Little's law at the
+	// baseline latency a rate may need before a full VU pool is the
+	// generator's fault, not the target's slowness.
+	vuSlack = 1.5
+)
+
+// judge measures a step on its window: the window's snapshots added into
+// one, every objective measured on that merged snapshot.
+func (sr *searcher) judge(win []metrics.Snapshot, rate float64, phase string) Step {
+	st := Step{Phase: phase, Rate: round(rate, 2), Steady: true}
+	if len(win) == 0 {
+		st.Reason = "no interval was published"
+		return st
+	}
+	total := metrics.Add(win...)
+	dur := span(win)
+	tot := total.Totals()
+	st.Start, st.End, st.window = win[0].Start, win[len(win)-1].End, total
+	st.WindowS = round(dur.Seconds(), 2)
+	if dur > 0 {
+		st.AchievedRPS = round(float64(tot.Requests)/dur.Seconds(), 2)
+	}
+	st.P50 = round(ms(tot.Latency.Quantile(0.5)), 3)
+	st.P99 = round(ms(tot.Latency.Quantile(0.99)), 3)
+	if dur > 0 {
+		st.okRPS = float64(tot.Classes[metrics.OK]) / dur.Seconds()
+	}
+	if tot.Requests > 0 {
+		st.ErrorRate = round(100*float64(tot.Errors())/float64(tot.Requests), 3)
+	}
+	if total.Lag != nil {
+		st.StartLagP99 = round(ms(total.Lag.Quantile(0.99)), 3)
+	}
+	for _, t := range sr.o.SLO {
+		v, found := t.Measure(total, dur)
+		switch {
+		case !found:
+			st.Failed = append(st.Failed, fmt.Sprintf("%s (no endpoint named %q)", t.Expr, t.Endpoint))
+		case !t.Holds(v):
+			st.Failed = append(st.Failed, fmt.Sprintf("%s: %s", t.Expr, value(t, v)))
+		}
+	}
+	st.OK = len(st.Failed) == 0 && tot.Requests > 0
+	if tot.Requests == 0 {
+		st.Reason = "no request completed in the window"
+	}
+	// In a steady state as many requests complete as fall due; a window
+	// that completed fewer (beyond 5 % and a few requests of slack) holds
+	// a growing queue, whatever its percentiles say so far. The generator
+	// check (judgeGenerator) then says whether the queue was Surge's.
+	if deficit := total.Due - tot.Requests; st.OK && total.Due > 0 && float64(deficit) > math.Max(0.05*float64(total.Due), 3) {
+		st.OK = false
+		st.Reason = fmt.Sprintf("%d of %d due requests completed in the window: requests pile up, so the rate is above capacity", tot.Requests, total.Due)
+	}
+	if len(win) >= 2 {
+		// Steady: the second half's median is not well above the first
+		// half's. Below capacity a queue's latency is the same in both; one
+		// that grows through the window is a rate above capacity.
+		first, second := sr.half(win, false, 0.5), sr.half(win, true, 0.5)
+		rising := second > 1.25*first+2
+		if sr.base != nil {
+			rising = rising && second > 1.5*sr.base.P50+1
+		}
+		st.Steady = !rising
+	}
+	st.intervals = win
+	return st
+}
+
+// half is the q-quantile of the window's first or second half, in ms.
+func (sr *searcher) half(win []metrics.Snapshot, second bool, q float64) float64 {
+	h := len(win) / 2
+	part := win[:h]
+	if second {
+		part = win[h:]
+	}
+	sum := metrics.Add(part...)
+	t := sum.Totals()
+	return ms(t.Latency.Quantile(q))
+}
+
+// judgeGenerator sets whether Surge itself limited the step, once its
+// verdict is final. A step that met its objectives at the rate offered
+// (achieved within 5 %) is a pass whatever the generator's figures:
+// irregular starts only make a test harsher.
+func (sr *searcher) judgeGenerator(st *Step) {
+	if len(st.intervals) == 0 || (st.OK && st.AchievedRPS >= 0.95*st.Rate) {
+		return
+	}
+	latencyFailed := st.AchievedRPS < 0.95*st.Rate || st.Reason != ""
+	for _, t := range sr.o.SLO {
+		if t.Unit == metrics.Milliseconds && !holds(t, st.window) {
+			latencyFailed = true
+		}
+	}
+	st.GeneratorReasons = sr.generator(st.intervals, st.window, st.Rate, latencyFailed)
+	st.GeneratorLimited = len(st.GeneratorReasons) > 0
+}
+
+// generator says why Surge itself could not offer rate in the window, if
+// it could not (see the package doc). Late starts are a reason only when
+// latency failed (lateness is in the latency; a target's 500s are its own).
+func (sr *searcher) generator(win []metrics.Snapshot, total metrics.Snapshot, rate float64, latencyFailed bool) []string {
+	var why []string
+	o := sr.o
+	poolFull := o.MaxVUs > 0 && total.MaxVUs >= o.MaxVUs
+	limit := lagLimit
+	if b := time.Duration(sr.bound * 0.1 * float64(time.Millisecond)); b > limit {
+		limit = b
+	}
+	if latencyFailed && !poolFull && total.Lag != nil && total.Lag.Count() > 0 {
+		// Late starts count when they explain the latency: at least half
+		// of the p99's rise over the baseline is start lag. A loaded
+		// machine delays a few starts by some ms without that.
+		p99 := total.Lag.Quantile(0.99)
+		rise := total.Totals().Latency.Quantile(0.99)
+		if sr.base != nil {
+			rise -= time.Duration(sr.base.P99 * float64(time.Millisecond))
+		}
+		if p99 > limit && 2*p99 >= rise {
+			why = append(why, fmt.Sprintf("iterations started late (start-lag p99 %s > %s)", p99.Round(100*time.Microsecond), limit))
+		}
+	}
+	if !poolFull && total.Dropped > 0 {
+		why = append(why, fmt.Sprintf("%d of %d due iterations dropped with VUs free", total.Dropped, total.Due))
+	}
+	if o.Cores > 0 {
+		busy := 0
+		for _, s := range win {
+			if s.GeneratorCPU >= cpuBusyFrac*float64(o.Cores) {
+				busy++
+			}
+		}
+		if busy > 0 && 3*busy >= len(win) {
+			why = append(why, fmt.Sprintf("generator CPU ≥ %.0f%% of its %d cores in %d of %d intervals", cpuBusyFrac*100, o.Cores, busy, len(win)))
+		}
+	}
+	if poolFull {
+		service := 0.0 // s, the baseline's mean latency (this step's p50 before one)
+		if sr.base != nil {
+			service = sr.base.window.Totals().Latency.Mean().Seconds()
+		} else {
+			service = total.Totals().Latency.Quantile(0.5).Seconds()
+		}
+		if need := rate * service * vuSlack; float64(o.MaxVUs) < need {
+			why = append(why, fmt.Sprintf("the VU cap (%d) was reached, below the %.0f the rate needs at the target's unloaded latency (%.0f/s × %s × %.1f)", o.MaxVUs, math.Ceil(need), rate, fmtMS(service*1000), vuSlack))
+		}
+	}
+	return why
+}
+
+// clearlyFailing says why the intervals since the rate change show a step
+// that is clearly failing, or "" (see the package doc).
+func (sr *searcher) clearlyFailing(since []metrics.Snapshot, rate float64) string {
+	n := len(since)
+	if n < 2 {
+		return ""
+	}
+	last2 := since[n-2:]
+	if rate > 0 && requests(last2[0]) == 0 && requests(last2[1]) == 0 && last2[0].Due+last2[1].Due > 0 {
+		return "no request completed in two intervals"
+	}
+	for _, t := range sr.o.SLO {
+		at := func(s metrics.Snapshot) float64 { v, _ := t.Measure(s, s.Duration()); return v }
+		switch {
+		case t.Unit == metrics.Milliseconds && (t.Op == "<" || t.Op == "<="):
+			if a, b := at(last2[0]), at(last2[1]); a > 3*t.Value && b > 3*t.Value {
+				return fmt.Sprintf("%s far past its bound: %s, then %s", t.Metric, fmtMS(a), fmtMS(b))
+			}
+			if n >= 3 {
+				a, b, c := at(since[n-3]), at(since[n-2]), at(since[n-1])
+				if a > t.Value && b > a && c > b {
+					return fmt.Sprintf("%s growing past its bound: %s → %s → %s", t.Metric, fmtMS(a), fmtMS(b), fmtMS(c))
+				}
+			}
+		case t.Unit == metrics.Percent && (t.Metric == "errors" || t.Metric == "error_rate") && (t.Op == "<" || t.Op == "<="):
+			far := math.Max(5*t.Value, t.Value+10)
+			if a, b := at(last2[0]), at(last2[1]); a > far && b > far {
+				return fmt.Sprintf("errors far past the objective: %.1f%%, then %.1f%%", a, b)
+			}
+		}
+	}
+	return ""
+}
+
+// value formats a measured objective value in its unit.
+func value(t metrics.Threshold, v float64) string {
+	switch t.Unit {
+	case metrics.Milliseconds:
+		return fmtMS(v)
+	case metrics.Percent:
+		return fmt.Sprintf("%.2f%%", v)
+	}
+	return fmt.Sprintf("%.4g", v)
+}
+
+func requests(s metrics.Snapshot) int64 { return s.Totals().Requests }

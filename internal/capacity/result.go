@@ -1,0 +1,394 @@
+package capacity
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/report"
+)
+
+// Schema is the version of the result's JSON (CONTRACT.md).
+const Schema = "surge.capacity/v1"
+
+// Bottleneck kinds.
+const (
+	KindCPU         = "cpu"
+	KindMemory      = "memory"
+	KindNetwork     = "network"
+	KindConnections = "connections"
+	KindConcurrency = "concurrency"
+	KindErrors      = "errors"
+	KindGenerator   = "generator"
+	KindUnknown     = "unknown"
+)
+
+// Result is what a search found: surge.capacity/v1.
+type Result struct {
+	Schema string   `json:"schema"`
+	Target string   `json:"target,omitempty"`
+	SLO    []string `json:"slo"`
+	// MaxRate is the highest rate that met every objective (confirmed by
+	// holding it when Confirmed); 0 when even the start rate missed.
+	MaxRate float64 `json:"max_rate"`
+	// LowerBound says the target may take more: the search reached its
+	// maximum, or the generator limited it.
+	LowerBound  bool    `json:"lower_bound"`
+	Confirmed   bool    `json:"confirmed"`
+	StartMissed bool    `json:"start_missed"`
+	KneeRate    float64 `json:"knee_rate"`
+	PlateauRPS  float64 `json:"plateau_rps"`
+	Precision   float64 `json:"precision"`
+	Steps       []Step  `json:"steps"`
+	// Bottleneck is what stopped the target at MaxRate.
+	Bottleneck Bottleneck `json:"bottleneck"`
+	Started    time.Time  `json:"started"`
+	DurationS  float64    `json:"duration_s"`
+}
+
+// Bottleneck names what limited the target, with the evidence.
+type Bottleneck struct {
+	Kind     string `json:"kind"`
+	Evidence string `json:"evidence"`
+	// Concurrency and ServiceMS are the Little's-law estimate (requests
+	// in service at once, time each holds its slot), where it applies.
+	Concurrency *float64 `json:"concurrency,omitempty"`
+	ServiceMS   *float64 `json:"service_ms,omitempty"`
+}
+
+// WriteJSON writes r as surge.capacity/v1, indented.
+func WriteJSON(w io.Writer, r *Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // objectives read "p99<250ms", not "p99\u003c250ms"
+	return enc.Encode(r)
+}
+
+// StepLine is the one-line account of a step that the live output prints.
+func StepLine(s Step) string {
+	verdict := "ok"
+	if !s.OK {
+		verdict = "FAIL"
+	}
+	line := fmt.Sprintf("%-7s %8.1f/s → %8.1f/s  p50 %9s  p99 %9s  errors %6.2f%%  %s",
+		s.Phase, s.Rate, s.AchievedRPS, fmtMS(s.P50), fmtMS(s.P99), s.ErrorRate, verdict)
+	var notes []string
+	if len(s.Failed) > 0 {
+		notes = append(notes, strings.Join(s.Failed, ", "))
+	}
+	if s.Reason != "" {
+		notes = append(notes, s.Reason)
+	}
+	if s.GeneratorLimited {
+		notes = append(notes, "generator-limited: "+strings.Join(s.GeneratorReasons, "; "))
+	}
+	if len(notes) > 0 {
+		line += "  (" + strings.Join(notes, "; ") + ")"
+	}
+	return line
+}
+
+// WriteText writes the result for a terminal: every step, the curve in
+// brief, and the verdict.
+func WriteText(w io.Writer, r *Result) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\ncapacity search: %s, objectives %s\n\n", orDash(r.Target), strings.Join(r.SLO, ", "))
+	for _, s := range r.Steps {
+		b.WriteString("  " + StepLine(s) + "\n")
+	}
+	b.WriteString("\n")
+	switch {
+	case r.StartMissed:
+		fmt.Fprintf(&b, "the start rate misses the objectives: no rate found (try a lower --start)\n")
+	default:
+		qual := ""
+		switch {
+		case r.LowerBound:
+			qual = " (a lower bound: the target may take more)"
+		case !r.Confirmed:
+			qual = " (not confirmed: it failed its confirming hold)"
+		}
+		fmt.Fprintf(&b, "max rate:   %.1f/s%s\n", r.MaxRate, qual)
+		fmt.Fprintf(&b, "knee:       %.1f/s (latency turned upward past it); throughput plateau %.1f/s\n", r.KneeRate, r.PlateauRPS)
+	}
+	fmt.Fprintf(&b, "bottleneck: %s: %s\n", r.Bottleneck.Kind, r.Bottleneck.Evidence)
+	fmt.Fprintf(&b, "took %.0fs, %d steps\n", r.DurationS, len(r.Steps))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// analyse sets the knee, plateau and bottleneck of res from the steps.
+func (sr *searcher) analyse(res *Result) {
+	steps := append([]Step(nil), sr.steps...)
+	sort.SliceStable(steps, func(i, j int) bool { return steps[i].Rate < steps[j].Rate })
+	// The bounding step: the lowest-rate failing one, i.e. what stopped
+	// the rate from going higher.
+	var bound *Step
+	for i := range steps {
+		if !steps[i].passes() && steps[i].Rate > res.MaxRate {
+			bound = &steps[i]
+			break
+		}
+	}
+	if !res.StartMissed && bound == nil && len(steps) > 0 {
+		res.LowerBound = true // every step passed, up to Max
+	}
+	// Knee: the highest rate up to which latency stayed near the baseline.
+	var belowKnee []Step
+	if sr.base != nil {
+		// The median, not the p99: one stalled interval on a busy machine
+		// moves a step's p99 but not its median, which rises only when a
+		// queue forms.
+		limit := 1.5*sr.base.P50 + 2
+		for _, s := range steps {
+			if s.P50 > limit || !s.passes() || s.Rate > res.MaxRate {
+				break
+			}
+			res.KneeRate = s.Rate
+			belowKnee = append(belowKnee, s)
+		}
+	}
+	// The plateau counts successes: a request answered with an error (a
+	// pool's wait timeout) never held what saturated.
+	for _, s := range steps {
+		if !s.GeneratorLimited {
+			res.PlateauRPS = math.Max(res.PlateauRPS, round(s.okRPS, 2))
+		}
+	}
+	b := &res.Bottleneck
+	// Little's law, where throughput stopped following the offered rate.
+	saturated := false
+	for _, s := range steps {
+		if !s.OK && !s.GeneratorLimited && s.Rate > 1.05*res.PlateauRPS && s.okRPS <= 1.05*res.PlateauRPS {
+			saturated = true
+		}
+	}
+	// The service time: the lowest mean latency among the steps at up to
+	// half the knee's rate (and the baseline), where queueing adds the
+	// least. The lowest, because a stall of the machine (a busy CI host)
+	// inflates the mean of the steps it hits and not the others; a mean,
+	// not a median, because Little's law holds for means.
+	var service float64 // ms
+	for i, s := range belowKnee {
+		if i == 0 || s.Rate <= res.KneeRate/2 {
+			tot := s.window.Totals()
+			if m := ms(tot.Latency.Mean()); service == 0 || m < service {
+				service = m
+			}
+		}
+	}
+	little := ""
+	if saturated && service > 0 {
+		c := round(res.PlateauRPS*service/1000, 2)
+		sv := round(service, 2)
+		b.Concurrency, b.ServiceMS = &c, &sv
+		little = fmt.Sprintf("by Little's law the service holds ~%.1f requests at a time (%.1f/s × %s each, the lowest mean latency of the steps up to half the knee's rate)", c, res.PlateauRPS, fmtMS(service))
+	}
+	lim := sr.limited(bound)
+	switch {
+	case lim != nil:
+		b.Kind = KindGenerator
+		res.LowerBound = true
+		fix := "give the generator more cores, or spread the load with --agents"
+		if strings.Contains(strings.Join(lim.GeneratorReasons, " "), "VU cap") {
+			fix = "raise --max-vus"
+		}
+		b.Evidence = fmt.Sprintf("Surge could not offer %.1f/s: %s; %.1f/s is a lower bound of the target's capacity — %s", lim.Rate, strings.Join(lim.GeneratorReasons, "; "), res.MaxRate, fix)
+	case bound == nil && res.StartMissed:
+		b.Kind, b.Evidence = KindUnknown, "no step was judged"
+	case bound == nil:
+		b.Kind = KindUnknown
+		b.Evidence = fmt.Sprintf("every step met the objectives, up to the maximum rate %.1f/s: nothing saturated; raise --max to search further", steps[len(steps)-1].Rate)
+	default:
+		sr.explain(res, steps, bound, saturated, little)
+	}
+}
+
+// limited returns the bounding step when the generator limited it: then
+// the search could not show where the target fails. (A limited step at
+// the result's rate that was held again and passed says nothing.)
+func (sr *searcher) limited(bound *Step) *Step {
+	if bound != nil && bound.GeneratorLimited {
+		return bound
+	}
+	return nil
+}
+
+// explain names the target's bottleneck from the bounding step.
+func (sr *searcher) explain(res *Result, steps []Step, bound *Step, saturated bool, little string) {
+	b := &res.Bottleneck
+	failedErrors := func(s *Step) bool {
+		for _, t := range sr.o.SLO {
+			if (t.Metric == "errors" || t.Metric == "error_rate") && !holds(t, s.window) {
+				return true
+			}
+		}
+		return false
+	}
+	latencyHeld := func(s *Step) bool {
+		for _, t := range sr.o.SLO {
+			if t.Unit == metrics.Milliseconds && !holds(t, s.window) {
+				return false
+			}
+		}
+		return true
+	}
+	// errStep is the lowest rate past the result whose errors failed their
+	// objective; deep the most overloaded step, which shows how the
+	// target breaks: with errors at a bounded latency (a pool's wait
+	// timeout, a shed load), even if a queue's climb failed a step first.
+	var errStep, deep *Step
+	for i := range steps {
+		s := &steps[i]
+		if s.passes() || s.GeneratorLimited || s.Rate <= res.MaxRate {
+			continue
+		}
+		if tot := s.window.Totals(); errStep == nil && failedErrors(s) && tot.Errors() > 0 {
+			errStep = s
+		}
+		deep = s
+	}
+	join := func(parts ...string) string {
+		var out []string
+		for _, p := range parts {
+			if p != "" {
+				out = append(out, p)
+			}
+		}
+		return strings.Join(out, "; ")
+	}
+	if errStep != nil && (errStep == bound || (failedErrors(deep) && latencyHeld(deep))) {
+		tot := errStep.window.Totals()
+		class, n := metrics.OK, int64(0)
+		for _, c := range metrics.ErrorClasses() {
+			if tot.Classes[c] > n {
+				class, n = c, tot.Classes[c]
+			}
+		}
+		msg := ""
+		if top := errStep.window.TopMessages(); len(top) > 0 {
+			msg = fmt.Sprintf(", mostly %q (%d)", top[0].Message, top[0].Count)
+		}
+		b.Kind = KindErrors
+		if class == metrics.ConnRefused || class == metrics.ConnReset {
+			b.Kind = KindConnections
+		}
+		deepNote := ""
+		if deep != errStep {
+			deepNote = fmt.Sprintf("; at %.1f/s %.1f%% failed while p99 stayed at %s", deep.Rate, deep.ErrorRate, fmtMS(deep.P99))
+		}
+		b.Evidence = join(fmt.Sprintf("from %.1f/s, %.1f%% of requests failed (%s), the most as %s (%d of %d)%s; p99 %s%s",
+			errStep.Rate, errStep.ErrorRate, strings.Join(errStep.Failed, ", "), class, n, tot.Requests, msg, fmtMS(errStep.P99), deepNote), little)
+		return
+	}
+	if cpu := sr.cpuAtLimit(bound); cpu != "" {
+		b.Kind = KindCPU
+		b.Evidence = join(cpu, little)
+		return
+	}
+	if ovf := sr.listenOverflows(bound); ovf != "" {
+		b.Kind = KindConnections
+		b.Evidence = join(ovf, little)
+		return
+	}
+	failed := strings.Join(bound.Failed, ", ")
+	if failed == "" {
+		failed = bound.Reason
+	}
+	if saturated && little != "" && *b.Concurrency < 0.75 {
+		// Fewer than one request in service, yet throughput is flat: the
+		// server is busy with something the responses do not show.
+		b.Kind = KindUnknown
+		b.Evidence = fmt.Sprintf("throughput flat at %.1f/s while the offered rate grew (%s at %.1f/s), yet each answer took only %s: by Little's law ~%.1f requests were in service, less than one — the server is busy with work its responses do not show (work after the response, background jobs); give --monitor to see its CPU",
+			res.PlateauRPS, failed, bound.Rate, fmtMS(*b.ServiceMS), *b.Concurrency)
+		return
+	}
+	if saturated && little != "" {
+		b.Kind = KindConcurrency
+		mon := "no monitor given, so the target's CPU was not checked"
+		if sr.monitored() {
+			mon = "no monitored CPU sat at its limit"
+		}
+		b.Evidence = fmt.Sprintf("throughput flat at %.1f/s while the offered rate grew and latency rose (%s at %.1f/s); %s — a pool of ~%.0f (workers, threads or connections); %s",
+			res.PlateauRPS, failed, bound.Rate, little, math.Round(*b.Concurrency), mon)
+		return
+	}
+	b.Kind = KindUnknown
+	b.Evidence = fmt.Sprintf("at %.1f/s the objectives failed (%s) while throughput still followed the offered rate (%.1f/s achieved); the evidence does not decide what saturated", bound.Rate, failed, bound.AchievedRPS)
+}
+
+func holds(t metrics.Threshold, s metrics.Snapshot) bool {
+	v, found := t.Measure(s, s.Duration())
+	return found && t.Holds(v)
+}
+
+func (sr *searcher) monitors() []report.MonitorData {
+	if m, ok := sr.s.(Monitored); ok {
+		return m.Monitors()
+	}
+	return nil
+}
+
+func (sr *searcher) monitored() bool { return len(sr.monitors()) > 0 }
+
+// cpuAtLimit says which monitored CPU sat at its limit during st and not
+// at the baseline, or "".
+func (sr *searcher) cpuAtLimit(st *Step) string {
+	for _, m := range sr.monitors() {
+		peak, peakKey := 0.0, ""
+		basePeak := 0.0
+		for _, p := range m.Points {
+			for k, v := range p.Limits {
+				switch {
+				case within(p.T, st.Start, st.End) && v > peak:
+					peak, peakKey = v, k
+				case sr.base != nil && within(p.T, sr.base.Start, sr.base.End):
+					basePeak = math.Max(basePeak, v)
+				}
+			}
+		}
+		if peak >= 95 && basePeak < 95 {
+			return fmt.Sprintf("monitor %s: %s at %.0f%% of its CPU limit at %.1f/s (%.0f%% at the baseline %.1f/s)", m.Name, peakKey, peak, st.Rate, basePeak, baseRate(sr.base))
+		}
+	}
+	return ""
+}
+
+// listenOverflows says which monitor saw the listen queue overflow during
+// st, or "".
+func (sr *searcher) listenOverflows(st *Step) string {
+	for _, m := range sr.monitors() {
+		for _, p := range m.Points {
+			if !within(p.T, st.Start, st.End) {
+				continue
+			}
+			for k, v := range p.Values {
+				if strings.HasPrefix(k, "host_tcp_listen_overflows_per_second") && v > 0 {
+					return fmt.Sprintf("monitor %s: the listen queue overflowed (%.0f/s) at %.1f/s: connections were refused before the application saw them", m.Name, v, st.Rate)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func within(t, start, end time.Time) bool { return !t.Before(start) && t.Before(end) }
+
+func baseRate(b *Step) float64 {
+	if b == nil {
+		return 0
+	}
+	return b.Rate
+}
