@@ -175,8 +175,17 @@ func addMessage(m *map[string]int64, msg string, n int64) {
 	if *m == nil {
 		*m = make(map[string]int64)
 	}
-	if _, ok := (*m)[msg]; !ok && len(*m) >= maxMessages {
-		msg = OtherMessages
+	if _, ok := (*m)[msg]; !ok && msg != OtherMessages {
+		// OtherMessages is not one of the maxMessages: a snapshot at the
+		// cap (maxMessages names and OtherMessages) must keep every name
+		// when it is merged or decoded again, in any order.
+		kept := len(*m)
+		if _, ok := (*m)[OtherMessages]; ok {
+			kept--
+		}
+		if kept >= maxMessages {
+			msg = OtherMessages
+		}
 	}
 	(*m)[msg] += n
 }

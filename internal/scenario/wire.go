@@ -18,11 +18,16 @@ type WirePlan struct {
 	MonitorTokens map[string]string `json:"monitor_tokens,omitempty"` // by monitor name
 }
 
-// MaxWirePlan bounds an encoded plan: its receiver decodes it in memory,
+// MaxWirePlan bounds a plan's JSON in its wire form (the env values and
+// tokens beside it have maxWireExtra more): its receiver decodes it in memory,
 // and a server hands a copy to every agent. A local run may read more (64
 // MiB per data file or body file); a plan that travels carries at most
 // this much in all (docs/limits.md).
 const MaxWirePlan = 32 << 20
+
+// maxWireExtra bounds what travels beside the plan's JSON: env values and
+// monitor tokens, a few short strings.
+const maxWireExtra = 1 << 20
 
 // EncodeWire encodes p to travel to a server or an agent.
 func EncodeWire(p Plan) ([]byte, error) {
@@ -65,8 +70,8 @@ func ToWire(p Plan) (WirePlan, error) {
 // DecodeWire decodes and validates a plan encoded by EncodeWire (see
 // WirePlan.Decode); it refuses unknown fields and input over MaxWirePlan.
 func DecodeWire(b []byte) (Plan, error) {
-	if len(b) > MaxWirePlan {
-		return Plan{}, fmt.Errorf("plan: %d bytes is over the limit of %d MiB", len(b), MaxWirePlan>>20)
+	if len(b) > MaxWirePlan+maxWireExtra {
+		return Plan{}, fmt.Errorf("plan: %d bytes is over the limit of %d MiB", len(b), (MaxWirePlan+maxWireExtra)>>20)
 	}
 	var w WirePlan
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -84,6 +89,9 @@ func DecodeWire(b []byte) (Plan, error) {
 func (w WirePlan) Decode() (Plan, error) {
 	if len(bytes.TrimSpace(w.Plan)) == 0 || bytes.Equal(bytes.TrimSpace(w.Plan), []byte("null")) {
 		return Plan{}, fmt.Errorf("plan: missing")
+	}
+	if len(w.Plan) > MaxWirePlan {
+		return Plan{}, fmt.Errorf("plan: %d bytes is over the limit of %d MiB", len(w.Plan), MaxWirePlan>>20)
 	}
 	var p Plan
 	if err := json.Unmarshal(w.Plan, &p); err != nil {

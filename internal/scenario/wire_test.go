@@ -100,3 +100,42 @@ func TestDecodeWireRefuses(t *testing.T) {
 		})
 	}
 }
+
+// The limit on a plan that travels holds at its edge on both ends: a plan
+// of exactly MaxWirePlan bytes is sent and received, one byte more is
+// refused by the sender (before anything is sent) and by the receiver.
+func TestWirePlanLimitAtItsEdge(t *testing.T) {
+	valid := `{"name":"q","target":"http://127.0.0.1:9","load":{"model":"open","rate":10,"duration":"2s"},"flows":[{"name":"f","weight":1,"steps":[{"method":"GET","url":"/x"}]}]}`
+	receive := func(n int) error {
+		plan := "{" + strings.Repeat(" ", n-len(valid)) + valid[1:] // JSON allows the padding
+		_, err := scenario.DecodeWire([]byte(`{"plan":` + plan + `}`))
+		return err
+	}
+	if err := receive(scenario.MaxWirePlan); err != nil {
+		t.Errorf("a plan of exactly %d bytes was refused: %v", scenario.MaxWirePlan, err)
+	}
+	if err := receive(scenario.MaxWirePlan + 1); err == nil || !strings.Contains(err.Error(), "over the limit") {
+		t.Errorf("a plan of %d bytes: %v, want it refused as over the limit", scenario.MaxWirePlan+1, err)
+	}
+
+	var p scenario.Plan
+	if err := json.Unmarshal([]byte(valid), &p); err != nil {
+		t.Fatal(err)
+	}
+	base, _ := json.Marshal(p)
+	send := func(n int) error {
+		q := p
+		q.Name = strings.Repeat("a", n-len(base)+len(p.Name))
+		if b, _ := json.Marshal(q); len(b) != n {
+			t.Fatalf("built a plan of %d bytes, want %d", len(b), n)
+		}
+		_, err := scenario.ToWire(q)
+		return err
+	}
+	if err := send(scenario.MaxWirePlan); err != nil {
+		t.Errorf("sending a plan of exactly %d bytes: %v", scenario.MaxWirePlan, err)
+	}
+	if err := send(scenario.MaxWirePlan + 1); err == nil || !strings.Contains(err.Error(), "at most 32 MiB travel") {
+		t.Errorf("sending a plan of %d bytes: %v, want it refused", scenario.MaxWirePlan+1, err)
+	}
+}
