@@ -12,7 +12,10 @@ import (
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
-func TestQuickModeSendsTextAsIs(t *testing.T) {
+// Quick mode's URL, headers and body are text, not templates: braces in
+// them build a plan (a template would fail: {{x}} names nothing). What is
+// sent, byte for byte, is cmd/surge's TestQuickModeSendsTextAsIs.
+func TestQuickModeDoesNotParseBracesAsTemplates(t *testing.T) {
 	rate := 10.0
 	p, err := scenario.Quick(scenario.QuickRequest{
 		URL: "http://127.0.0.1:8080/items?q={{x}}", Method: "post",

@@ -95,19 +95,31 @@ func (c *h1Conn) readHead() (int, error) {
 }
 
 // truncatedHead is the error for a head cut short by the end of the
-// connection. As with net/http, a garbled line in what did arrive makes it
-// a malformed response; otherwise the connection ended unexpectedly.
+// connection. As with net/http, a garbled line in what did arrive (no
+// colon, an empty name, a continuation before any header) makes it a
+// malformed response; otherwise the connection ended unexpectedly.
 func truncatedHead(b []byte) error {
 	if _, _, err := parseStatusLine(b); err != nil {
 		return err
 	}
 	_, rest, _ := bytes.Cut(b, []byte{'\n'})
-	for len(rest) > 0 {
+	for first := true; len(rest) > 0; first = false {
 		var line []byte
-		line, rest, _ = bytes.Cut(rest, []byte{'\n'})
-		line = bytes.TrimSuffix(line, []byte{'\r'})
-		if len(line) > 0 && line[0] != ' ' && line[0] != '\t' && bytes.IndexByte(line, ':') < 0 {
+		var ended bool
+		line, rest, ended = bytes.Cut(rest, []byte{'\n'})
+		if ended { // (a CR cut from its LF is a garbled line to net/http)
+			line = bytes.TrimSuffix(line, []byte{'\r'})
+		}
+		switch {
+		case len(line) == 0:
+		case line[0] == ' ' || line[0] == '\t':
+			if first {
+				return fmt.Errorf("malformed MIME header initial line: %q", line)
+			}
+		case bytes.IndexByte(line, ':') < 0:
 			return fmt.Errorf("malformed MIME header: missing colon: %q", line)
+		case line[0] == ':':
+			return fmt.Errorf("malformed MIME header line: %q", line)
 		}
 	}
 	return io.ErrUnexpectedEOF
@@ -270,12 +282,15 @@ func (s *Session) parseHeader(head []byte, r *Request, res *Response) (framing, 
 			cookies = true
 		}
 	}
-	// Keep the backing arrays for the next response, unless a huge head
-	// grew them; and keep no string of an earlier head past the end (it
-	// would hold that whole head in memory).
+	// Keep the backing arrays for the next response, unless a head of more
+	// than h1KeepHeaders names grew them; and keep no string of an earlier
+	// head past the end (it would hold that whole head in memory). The test
+	// is on the names, not the capacity: append grows 32 to 71, past 64, so
+	// a capacity test would drop (and regrow) the arrays of every head of
+	// 33 to 64 names. vals and keys have one entry per name.
 	clear(vals[len(vals):cap(vals)])
 	clear(keys[len(keys):cap(keys)])
-	if cap(vals) > h1KeepHeaders || cap(keys) > h1KeepHeaders {
+	if len(keys) > h1KeepHeaders {
 		vals, keys = nil, nil
 	}
 	s.h1.vals, s.h1.keys = vals, keys
