@@ -34,6 +34,7 @@ func Main(ctx context.Context, env Env) error {
 	})
 	root.AddCommand(runCmd(env), demoCmd(env), testbedCmd(env), versionCmd(env), serverCmd(env), validateCmd(env))
 	root.AddCommand(monitorCmd(env))
+	root.AddCommand(agentCmd(env))
 	root.AddCommand(capacityCmd(env))
 	var err error
 	if c, rest, ferr := root.Find(env.Args); ferr == nil && c != root {

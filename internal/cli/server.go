@@ -39,6 +39,7 @@ const (
 func serverCmd(env Env) *cobra.Command {
 	var listen, dataDir, secret, scenarios string
 	var trustProxy bool
+	var agents serverAgents // server_agents.go
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Serve the dashboard, the HTTP API and the run history",
@@ -72,6 +73,9 @@ characters. Wrong secrets are limited to 10 a minute per client address
 				return usageErr(fmt.Errorf("refusing to listen on %s with a secret of %d characters: on an address others can reach, "+
 					"the secret must have at least %d (for example: openssl rand -base64 32)", listen, len([]rune(secret)), MinSecretLength))
 			}
+			if err := agents.check(cmd, env, listen, loopback); err != nil {
+				return err
+			}
 			if scenarios != "" {
 				if fi, err := os.Stat(scenarios); err != nil || !fi.IsDir() {
 					return usageErr(fmt.Errorf("--scenarios %q: not a directory", scenarios))
@@ -82,7 +86,7 @@ characters. Wrong secrets are limited to 10 a minute per client address
 					return usageErr(err)
 				}
 			}
-			return serve(cmd.Context(), env, serveConfig{listen: listen, dataDir: dataDir, secret: secret, scenarios: scenarios, trustProxy: trustProxy})
+			return serve(cmd.Context(), env, serveConfig{listen: listen, dataDir: dataDir, secret: secret, scenarios: scenarios, trustProxy: trustProxy, agents: &agents})
 		},
 	}
 	fl := cmd.Flags()
@@ -92,12 +96,14 @@ characters. Wrong secrets are limited to 10 a minute per client address
 	fl.StringVar(&secret, "secret", "", "access secret for the UI and API (default $SURGE_SECRET; else generated once and stored in --data)")
 	fl.StringVar(&scenarios, "scenarios", "", "directory of scenario files offered in the UI")
 	fl.BoolVar(&trustProxy, "trust-proxy", false, "behind a reverse proxy: take the client's address from X-Forwarded-For (for the limit on wrong secrets)")
+	agents.flags(fl)
 	return cmd
 }
 
 type serveConfig struct {
 	listen, dataDir, secret, scenarios string
 	trustProxy                         bool
+	agents                             *serverAgents
 }
 
 func serve(ctx context.Context, env Env, c serveConfig) error {
@@ -120,15 +126,18 @@ func serve(ctx context.Context, env Env, c serveConfig) error {
 		}
 		c.secret = secret
 	}
+	if err := c.agents.prepare(env.Stdout, c.dataDir); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", c.listen, err)
 	}
-	srv := server.New(server.Options{Store: st, Secret: c.secret, ScenarioDir: c.scenarios, Logger: log, TrustProxy: c.trustProxy})
+	srv := server.New(server.Options{Store: st, Secret: c.secret, ScenarioDir: c.scenarios, Logger: log, TrustProxy: c.trustProxy, Agents: c.agents.options()})
 	hs := srv.HTTPServer()
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	fmt.Fprintf(env.Stdout, "surge server: dashboard and API on http://%s/ (data in %s)\n", ln.Addr(), c.dataDir)
+	go func() { served <- c.agents.serve(hs, ln) }()
+	fmt.Fprintf(env.Stdout, "surge server: dashboard and API on %s://%s/ (data in %s)\n", c.agents.scheme(), ln.Addr(), c.dataDir)
 
 	var serveErr error
 	select {

@@ -34,6 +34,11 @@ type startRequest struct {
 	Thresholds []string `json:"thresholds,omitempty"`
 	Insecure   *bool    `json:"insecure,omitempty"`
 
+	// Agents, AgentLabels: run on connected agents (agents.go).
+	Agents      *int              `json:"agents,omitempty"`
+	AgentLabels map[string]string `json:"agent_labels,omitempty"`
+	OnAgentLoss string            `json:"on_agent_loss,omitempty"`
+
 	// A whole plan, built and validated by `surge run --server URL
 	// --agents N` (scenario.WirePlan: plan, env, monitor_tokens), instead
 	// of url or scenario and the load fields. wireStart says which.

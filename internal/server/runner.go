@@ -38,6 +38,8 @@ type active struct {
 	// recordErr is the first write of the run's data that failed; set and
 	// read by the controller's goroutine (the sink, then s.run).
 	recordErr error
+	cores     int    // the generator's: the server's, or its agents' (agents.go)
+	release   func() // gives the run's agents back once it has ended
 }
 
 // control is what PATCH takes for this run.
@@ -72,7 +74,11 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	kept := req
 	kept.WirePlan = scenario.WirePlan{}
 	raw, _ := json.Marshal(kept) // our own type: cannot fail
-	id, err := s.Start(r.Context(), plan, raw)
+	var id string
+	pick, err := req.agentPick()
+	if err == nil {
+		id, err = s.start(r.Context(), plan, raw, pick)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -90,6 +96,11 @@ func errBusy(id string) error {
 // `surge run` uses, recording it as it goes, and returns its id. request is
 // what the client asked for, kept with the run; it may be nil.
 func (s *Server) Start(ctx context.Context, plan scenario.Plan, request json.RawMessage) (string, error) {
+	return s.start(ctx, plan, request, agentPick{})
+}
+
+// start is Start on the agents pick asks for (none: in this process).
+func (s *Server) start(ctx context.Context, plan scenario.Plan, request json.RawMessage, pick agentPick) (string, error) {
 	if err := s.base.Err(); err != nil {
 		return "", &apiError{Status: http.StatusServiceUnavailable, Msg: context.Cause(s.base).Error()}
 	}
@@ -103,6 +114,16 @@ func (s *Server) Start(ctx context.Context, plan scenario.Plan, request json.Raw
 	}
 	now := time.Now()
 	id := NewRunID(now)
+	agents, cores, release, err := s.acquireAgents(id, pick)
+	if err != nil {
+		return "", err
+	}
+	started := false
+	defer func() {
+		if !started {
+			release()
+		}
+	}()
 	pj, err := planJSON(plan)
 	if err != nil {
 		return "", fmt.Errorf("starting run: %w", err)
@@ -116,9 +137,10 @@ func (s *Server) Start(ctx context.Context, plan scenario.Plan, request json.Raw
 		}
 		return "", err
 	}
-	a := &active{id: id, info: info(stored), model: plan.Load.Model, done: make(chan struct{})}
-	tr := newLiveTracker(id, plan, s.cores)
-	a.sess = run.New(plan, run.Options{Sinks: []sink.Sink{&runSink{s: s, a: a, tr: tr}}, Logger: s.log})
+	a := &active{id: id, info: info(stored), model: plan.Load.Model, done: make(chan struct{}), cores: cores, release: release}
+	tr := newLiveTracker(id, plan, cores)
+	a.sess = run.New(plan, run.Options{Sinks: []sink.Sink{&runSink{s: s, a: a, tr: tr}}, Logger: s.log,
+		Agents: agents, OnAgentLoss: pick.onLoss})
 	if len(plan.Monitors) > 0 {
 		tr.monitors = a.sess.Monitors
 	}
@@ -127,7 +149,7 @@ func (s *Server) Start(ctx context.Context, plan scenario.Plan, request json.Raw
 	if err := a.sess.Start(s.base); err != nil {
 		return "", fmt.Errorf("starting run: %w", err)
 	}
-	s.active = a
+	s.active, started = a, true
 	s.log.Info("run started", "run", id, "name", plan.Name, "model", stored.Model)
 	go s.run(a)
 	s.hub.publish("", newEvent("run", a.info))
@@ -138,10 +160,11 @@ func (s *Server) Start(ctx context.Context, plan scenario.Plan, request json.Raw
 func (s *Server) run(a *active) {
 	defer close(a.done)
 	res, err := a.sess.Wait()
+	a.release()
 	status, why := store.Finished, ""
 	var sum *report.Summary
 	if res != nil {
-		b := a.sess.Summary(a.id, res, s.cores) // with the plan's monitors
+		b := a.sess.Summary(a.id, res, a.cores) // with the plan's monitors
 		sum = &b
 		if res.Stopped != nil {
 			status, why = store.Stopped, res.Stopped.Error()

@@ -42,6 +42,8 @@ type Options struct {
 	// authenticated (a slow client holds a connection and a goroutine); 0
 	// means DefaultReadHeaderTimeout and DefaultReadTimeout.
 	ReadHeaderTimeout, ReadTimeout time.Duration
+	// Agents configure the endpoint of remote agents (agents.go).
+	Agents AgentOptions
 }
 
 // Timeouts of the http.Server that HTTPServer returns.
@@ -81,6 +83,7 @@ type Server struct {
 
 	janitorDone chan struct{}
 
+	agents  *agentHub    // remote agents: token, registry (agents.go)
 	rebuilt summaryCache // ended runs' summaries rebuilt from their snapshots
 	remote  remoteRuns   // recorded runs whose CLI takes control, and what is queued for them
 
@@ -114,6 +117,7 @@ func New(o Options) *Server {
 		cores: o.Cores, base: base, shutdown: cancel,
 		live: map[string]*liveView{}, unrecorded: map[string]*ending{}, janitorDone: make(chan struct{}),
 	}
+	s.agents = newAgentHub(s)
 	s.routes()
 	go s.janitor()
 	return s
@@ -185,6 +189,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/scenarios", a(s.handleScenarios))
 	m.HandleFunc("GET /api/v1/scenarios/{name}", a(s.handleScenario))
 	m.HandleFunc("GET /metrics", a(s.handleMetrics))
+	s.agentRoutes(m)
 
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path+" (see docs/api.md)")

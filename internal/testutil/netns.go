@@ -59,7 +59,19 @@ func lockNetwork(t testing.TB) int {
 				}
 			}
 		}
-		_, _ = ipCmd("link", "del", prefix+"br")
+		if out, err := ipCmd("-o", "link", "show"); err == nil {
+			for _, line := range strings.Split(string(out), "\n") {
+				// "12: sg0v0@if11: <…>"
+				f := strings.Fields(line)
+				if len(f) < 2 {
+					continue
+				}
+				name, _, _ := strings.Cut(strings.TrimSuffix(f[1], ":"), "@")
+				if strings.HasPrefix(name, prefix+"v") || name == prefix+"br" {
+					_, _ = ipCmd("link", "del", name)
+				}
+			}
+		}
 		t.Cleanup(func() { f.Close() })
 		return n
 	}
@@ -141,6 +153,9 @@ func (h *Hosts) must(args ...string) {
 // pairs) and the bridge; processes still inside are the tests' to stop.
 func (h *Hosts) remove(bridge string) {
 	for _, host := range h.hosts {
+		// Deleting a namespace frees its links later, in the background:
+		// delete the pair now, so the names are free for the next test.
+		_, _ = ipCmd("link", "del", host.peer)
 		if out, err := ipCmd("netns", "del", host.Name); err != nil {
 			h.t.Errorf("removing namespace %s: %v: %s", host.Name, err, out)
 		}

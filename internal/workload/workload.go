@@ -95,6 +95,17 @@ func Compile(p scenario.Plan) (*Program, error) {
 		}
 		c.base = u
 	}
+	// A validated plan has flows, each with a positive weight; a plan that
+	// came over the wire (a remote agent's segment) is checked here too,
+	// since a VU picks among the flows by weight.
+	if len(p.Flows) == 0 {
+		return nil, fmt.Errorf("the plan has no flows: nothing to send")
+	}
+	for _, f := range p.Flows {
+		if f.Weight <= 0 {
+			return nil, fmt.Errorf("flow %q: weight %d: want a positive weight", f.Name, f.Weight)
+		}
+	}
 	prog := c.prog
 	for i, name := range p.VarNames() {
 		c.slots[name] = i

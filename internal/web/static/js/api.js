@@ -49,6 +49,7 @@ export const login = (secret) => api("POST", "/api/v1/login", { secret });
 export const logout = () => api("POST", "/api/v1/logout");
 export const session = () => api("GET", "/api/v1/session");
 export const listRuns = () => api("GET", "/api/v1/runs");
+export const listAgents = () => api("GET", "/api/v1/agents");
 export const getRun = (id) => api("GET", `/api/v1/runs/${encodeURIComponent(id)}`);
 export const startRun = (req) => api("POST", "/api/v1/runs", req);
 export const adjustRun = (id, change) => api("PATCH", `/api/v1/runs/${encodeURIComponent(id)}`, change);

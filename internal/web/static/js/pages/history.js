@@ -5,7 +5,11 @@ import { badge, fmt, fmtDuration, fmtInt, fmtMs, fmtTime, h, rich, runSeconds } 
 import { t } from "../i18n.js";
 
 export async function pageHistory(page) {
-  const { runs } = await api.listRuns();
+  const [{ runs }, { agents }] = await Promise.all([
+    api.listRuns(),
+    // An older server has no agents: the list is just left out.
+    api.listAgents().catch(() => ({ agents: [] })),
+  ]);
   let picked = []; // ids in the order they were ticked
   const order = new Map(runs.map((r, i) => [r.id, i])); // newest first
   const compareBtn = h("button", { id: "compare-selected", class: "primary", disabled: true, onclick: () => {
@@ -54,6 +58,7 @@ export async function pageHistory(page) {
   page.root.replaceChildren(
     h("div", { class: "page-head" }, h("h1", {}, t("history.title")), h("div", { class: "actions" }, hint, compareBtn)),
     runs.length ? h("div", { class: "card scroll" }, table) : h("p", { class: "card muted", id: "history-empty" }, rich(t("history.empty"))),
+    ...(agents.length ? agentsCard(agents) : []),
   );
   // Refresh when a run starts or ends anywhere.
   const es = new EventSource(api.eventsURL);
@@ -72,4 +77,31 @@ export async function pageHistory(page) {
 function passedBadge(passed) {
   if (passed == null) return h("span", { class: "muted", "data-passed": "none" }, "–");
   return h("span", { class: `badge ${passed ? "ok" : "bad"}`, "data-passed": String(passed) }, t(passed ? "run.pass" : "run.fail"));
+}
+
+// agentsCard lists the server's agents: who they are, what they do, and
+// which share of which run they hold.
+function agentsCard(agents) {
+  const labels = (l) => Object.entries(l || {}).map(([k, v]) => `${k}=${v}`).join(", ");
+  return [
+    h("div", { class: "page-head" }, h("h2", {}, t("agents.title")), h("span", { class: "muted small" }, rich(t("agents.hint")))),
+    h("div", { class: "card scroll" }, h(
+      "table",
+      { id: "agents-table" },
+      h("thead", {}, h("tr", {}, ["col.name", "col.labels", "col.status", "col.version"].map((k) => h("th", {}, t(k))),
+        ["col.cores", "col.cpu"].map((k) => h("th", { class: "num" }, t(k))), ["col.run", "col.share"].map((k) => h("th", {}, t(k))))),
+      h("tbody", {}, agents.map((a) => h(
+        "tr",
+        { "data-agent": a.name, "data-state": a.state },
+        h("td", { class: "mono" }, a.name),
+        h("td", { class: "small" }, labels(a.labels)),
+        h("td", {}, h("span", { class: `badge agent-${a.state}` }, t(`agents.state.${a.state}`))),
+        h("td", { class: "mono small" }, a.version),
+        h("td", { class: "num" }, fmtInt(a.cores)),
+        h("td", { class: "num" }, fmt(a.cpu, 2)),
+        h("td", {}, a.run ? h("a", { href: `#/runs/${encodeURIComponent(a.run)}`, class: "mono small" }, a.run) : "–"),
+        h("td", {}, a.share || "–"),
+      ))),
+    )),
+  ];
 }
