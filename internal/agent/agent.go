@@ -95,11 +95,11 @@ func (a *Local) Run(ctx context.Context, seg Segment, emit func(metrics.Snapshot
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(ctx, seg.Start) }()
 
-	cpu := newCPUMeter()
+	cpu := NewCPUMeter()
 	var due int64 // iterations due before the last snapshot's end (open model)
 	snapshot := func(at time.Time) metrics.Snapshot {
 		s := rec.Snapshot(at)
-		s.GeneratorCPU = cpu.cores(at)
+		s.GeneratorCPU = cpu.Cores(at)
 		d := eng.DueBy(at)
 		s.Due, due = d-due, d
 		return s
@@ -123,15 +123,18 @@ func (a *Local) Run(ctx context.Context, seg Segment, emit func(metrics.Snapshot
 	}
 }
 
-// cpuMeter measures the CPU this process used between readings, in cores.
-type cpuMeter struct {
+// CPUMeter measures the CPU this process used between readings, in
+// cores: what an agent reports as its generator CPU and in heartbeats.
+type CPUMeter struct {
 	last time.Time
 	used time.Duration
 }
 
-func newCPUMeter() *cpuMeter { return &cpuMeter{last: time.Now(), used: processCPU()} }
+// NewCPUMeter starts measuring from now.
+func NewCPUMeter() *CPUMeter { return &CPUMeter{last: time.Now(), used: processCPU()} }
 
-func (m *cpuMeter) cores(now time.Time) float64 {
+// Cores is the CPU used since the last reading (or NewCPUMeter), in cores.
+func (m *CPUMeter) Cores(now time.Time) float64 {
 	used := processCPU()
 	wall := now.Sub(m.last)
 	c := 0.0

@@ -140,13 +140,8 @@ wait:
 	if err != nil {
 		return nil, err
 	}
-	if err := report.WriteText(env.Stdout, &sum); err != nil {
+	if err := printSummary(env, &sum, o.outputs); err != nil {
 		return nil, err
-	}
-	for _, out := range o.outputs {
-		if err := writeOutput(out, &sum); err != nil {
-			return nil, err
-		}
 	}
 	switch {
 	case interrupts > 0:

@@ -396,13 +396,8 @@ wait:
 		id = named.RunID() // recorded in a server: one id in both places
 	}
 	sum := sess.Summary(id, res, runtime.GOMAXPROCS(0))
-	if err := report.WriteText(env.Stdout, &sum); err != nil {
+	if err := printSummary(env, &sum, o.outputs); err != nil {
 		return nil, err
-	}
-	for _, out := range o.outputs {
-		if err := writeOutput(out, &sum); err != nil {
-			return nil, err
-		}
 	}
 	switch {
 	case interrupts > 0:
@@ -412,6 +407,20 @@ wait:
 		return &sum, fmt.Errorf("run %w; the summary and reports cover what was sent", ErrStoppedRemotely)
 	}
 	return &sum, nil
+}
+
+// printSummary prints a run's summary and writes its outputs: the end of
+// every run, local or on agents.
+func printSummary(env Env, sum *report.Summary, outputs []output) error {
+	if err := report.WriteText(env.Stdout, sum); err != nil {
+		return err
+	}
+	for _, out := range outputs {
+		if err := writeOutput(out, sum); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func newRunID(t time.Time) string {

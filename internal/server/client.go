@@ -229,19 +229,12 @@ func (r *Recorder) post(ctx context.Context, path string, body, out any) error {
 		return err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return answerError(resp)
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return err
-	}
-	if resp.StatusCode >= 300 {
-		var e errorBody
-		if json.Unmarshal(data, &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(string(data))
-		}
-		if resp.StatusCode == http.StatusUnauthorized {
-			e.Error += " (give the server's secret with --secret or SURGE_SECRET)"
-		}
-		return &statusError{status: resp.StatusCode, msg: e.Error}
 	}
 	if out != nil && len(bytes.TrimSpace(data)) > 0 { // 204: nothing to read
 		if err := json.Unmarshal(data, out); err != nil {

@@ -16,7 +16,6 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"connectrpc.com/connect"
@@ -376,7 +375,7 @@ func (w *Worker) session(ctx context.Context) (welcomed bool, err error) {
 	defer hb.Stop()
 	resync := time.NewTicker(resyncEvery)
 	defer resync.Stop()
-	cpu := newCPUMeter()
+	cpu := agent.NewCPUMeter()
 	leaving := ctx.Done()
 	left := false
 	for {
@@ -398,7 +397,7 @@ func (w *Worker) session(ctx context.Context) (welcomed bool, err error) {
 			if cur != nil {
 				run = cur.run
 			}
-			send(&agentpb.AgentMessage{Msg: &agentpb.AgentMessage_Heartbeat{Heartbeat: &agentpb.Heartbeat{CpuCores: cpu.cores(time.Now()), Run: run}}})
+			send(&agentpb.AgentMessage{Msg: &agentpb.AgentMessage_Heartbeat{Heartbeat: &agentpb.Heartbeat{CpuCores: cpu.Cores(time.Now()), Run: run}}})
 		case <-resync.C:
 			ping()
 		case err := <-readErr:
@@ -534,31 +533,4 @@ func (w *Worker) streamErr(err error) error {
 		return fmt.Errorf("%s: %s", ce.Code(), ce.Message())
 	}
 	return err
-}
-
-// cpuMeter measures the CPU this process used between readings, in cores.
-type cpuMeter struct {
-	last time.Time
-	used time.Duration
-}
-
-func newCPUMeter() *cpuMeter { return &cpuMeter{last: time.Now(), used: processCPU()} }
-
-func (m *cpuMeter) cores(now time.Time) float64 {
-	used := processCPU()
-	wall := now.Sub(m.last)
-	c := 0.0
-	if wall > 0 {
-		c = float64(used-m.used) / float64(wall)
-	}
-	m.last, m.used = now, used
-	return c
-}
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
