@@ -27,9 +27,13 @@ import (
 	"github.com/surgeload/surge/internal/cli"
 )
 
-// healthPath is the server's unauthenticated health route
-// (internal/server/server.go, docs/api.md).
-const healthPath = "/api/v1/health"
+// healthPath and readyPath are the server's unauthenticated liveness and
+// readiness routes (internal/server/server.go, docs/api.md): a server
+// whose store cannot write is not ready, but a restart would not help it.
+const (
+	healthPath = "/api/v1/health"
+	readyPath  = "/api/v1/ready"
+)
 
 // manifestDir holds the Kubernetes manifests, secrets/ included.
 const manifestDir = "kubernetes"
@@ -512,16 +516,17 @@ func (c *checker) server() *serverInfo {
 	for _, pr := range []struct {
 		kind  string
 		probe *corev1.Probe
-	}{{"readinessProbe", ct.ReadinessProbe}, {"livenessProbe", ct.LivenessProbe}} {
+		path  string
+	}{{"readinessProbe", ct.ReadinessProbe, readyPath}, {"livenessProbe", ct.LivenessProbe, healthPath}} {
 		switch {
 		case pr.probe == nil:
-			c.errorf(s, "%s: no %s: probe %s", s.Name, pr.kind, healthPath)
+			c.errorf(s, "%s: no %s: probe %s", s.Name, pr.kind, pr.path)
 		case pr.probe.HTTPGet == nil:
-			c.errorf(s, "%s: %s must be an httpGet of %s (there is no shell for exec probes)", s.Name, pr.kind, healthPath)
+			c.errorf(s, "%s: %s must be an httpGet of %s (there is no shell for exec probes)", s.Name, pr.kind, pr.path)
 		default:
 			g := pr.probe.HTTPGet
-			if g.Path != healthPath {
-				c.errorf(s, "%s: %s probes %q, want the health endpoint %s", s.Name, pr.kind, g.Path, healthPath)
+			if g.Path != pr.path {
+				c.errorf(s, "%s: %s probes %q, want %s", s.Name, pr.kind, g.Path, pr.path)
 			}
 			if !resolves(g.Port) {
 				c.errorf(s, "%s: %s probes port %s, not the port of --listen %s", s.Name, pr.kind, g.Port.String(), listen)
@@ -762,6 +767,7 @@ func TestBrokenManifestsAreCaught(t *testing.T) {
 		{"no liveness probe", "10-server.yaml", "livenessProbe:", "startupProbe:", "no livenessProbe"},
 		{"probe on another path", "10-server.yaml", "path: /api/v1/health\n              port: https\n              scheme: HTTPS\n            initialDelaySeconds",
 			"path: /healthz\n              port: https\n              scheme: HTTPS\n            initialDelaySeconds", `livenessProbe probes "/healthz"`},
+		{"readiness on the liveness path", "10-server.yaml", "path: /api/v1/ready", "path: /api/v1/health", `readinessProbe probes "/api/v1/health", want /api/v1/ready`},
 		{"probe over plain HTTP", "10-server.yaml", "scheme: HTTPS\n            periodSeconds: 5", "scheme: HTTP\n            periodSeconds: 5", `readinessProbe probes with scheme "HTTP"`},
 		{"root allowed", "20-agents.yaml", "runAsNonRoot: true", "runAsNonRoot: false", "runAsNonRoot: true"},
 		{"writable root", "10-server.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false", "readOnlyRootFilesystem must be true"},

@@ -66,10 +66,22 @@ func TestRunStopsWhenTheStoreIsFull(t *testing.T) {
 	if n := tb.Count(); n != sent {
 		t.Errorf("a refused start sent %d requests", n-sent)
 	}
+	// The readiness check says so, without credentials and without the
+	// store's path; the liveness check stays ok (a restart frees no disk).
+	status, body = e.do("GET", "/api/v1/ready", nil, "none")
+	if status != http.StatusServiceUnavailable || !strings.Contains(string(body), `"store_unwritable"`) || strings.Contains(string(body), "/") {
+		t.Errorf("ready on a full store: %d %s, want 503 store_unwritable and no path", status, body)
+	}
+	if status, body := e.do("GET", "/api/v1/health", nil, "none"); status != http.StatusOK {
+		t.Errorf("health on a full store: %d %s, want 200", status, body)
+	}
 
 	// Room again: the failed run can go, and runs start.
 	if err := e.st.SetMaxSize(ctx, -1); err != nil {
 		t.Fatal(err)
+	}
+	if status, body := e.do("GET", "/api/v1/ready", nil, "none"); status != http.StatusOK || !strings.Contains(string(body), `"ok"`) {
+		t.Errorf("ready once there is room: %d %s", status, body)
 	}
 	if status, body := e.do("DELETE", "/api/v1/runs/"+id, nil); status != http.StatusNoContent {
 		t.Errorf("delete the failed run: %d %s", status, body)

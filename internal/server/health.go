@@ -67,6 +67,22 @@ func (s *Server) writable(ctx context.Context) error {
 	return nil
 }
 
+// handleReady answers {"status":"ok"} while the server can do its job,
+// and 503 {"status":"store_unwritable"} while its store cannot write: a
+// load balancer or a Kubernetes readiness probe then sends no one to a
+// server that would refuse every run, while GET /api/v1/health (liveness)
+// stays ok, since a restart frees no disk. It asks no credentials, so it
+// says no more than that: the reason, with its paths, is in the log and in
+// the answer to an authenticated start. Each call while failing tries the
+// store again, so the answer turns ok as soon as there is room.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if err := s.writable(r.Context()); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store_unwritable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
 // unavailable is the answer to a request that needs a write the store
 // cannot make.
 func unavailable(err error) error {

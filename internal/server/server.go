@@ -44,6 +44,9 @@ type Options struct {
 	ReadHeaderTimeout, ReadTimeout time.Duration
 	// Agents configure the endpoint of remote agents (agents.go).
 	Agents AgentOptions
+	// Interval is the snapshot interval of the runs the server starts; 0
+	// means 1 s (controller.DefaultInterval). Tests shorten it.
+	Interval time.Duration
 }
 
 // Timeouts of the http.Server that HTTPServer returns.
@@ -163,6 +166,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/health", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	m.HandleFunc("GET /api/v1/ready", s.handleReady)
 	m.HandleFunc("POST /api/v1/login", s.handleLogin)
 	m.HandleFunc("POST /api/v1/logout", s.handleLogout)
 	m.HandleFunc("GET /api/v1/session", a(func(w http.ResponseWriter, _ *http.Request) {
@@ -185,7 +189,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/runs/{id}/intervals", a(s.handleInterval))
 	m.HandleFunc("POST /api/v1/runs/{id}/finish", a(s.handleFinish))
 
-	m.HandleFunc("GET /api/v1/compare", a(s.handleCompare))
+	m.HandleFunc("POST /api/v1/capacity", a(s.handleCapacity))
+	m.HandleFunc("GET /api/v1/compare", a(s.handleCompareAny))
 	m.HandleFunc("GET /api/v1/scenarios", a(s.handleScenarios))
 	m.HandleFunc("GET /api/v1/scenarios/{name}", a(s.handleScenario))
 	m.HandleFunc("GET /metrics", a(s.handleMetrics))
