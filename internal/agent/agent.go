@@ -75,13 +75,17 @@ func (a *Local) Run(ctx context.Context, seg Segment, emit func(metrics.Snapshot
 	if l.Model == engine.Open {
 		idle = maxVUs
 	}
-	client := surgehttp.NewClient(surgehttp.Options{IdleConnsPerHost: max(idle, 1), Insecure: seg.Plan.Insecure})
+	client := surgehttp.NewClient(surgehttp.Options{IdleConnsPerHost: max(idle, 1), Insecure: seg.Plan.Insecure,
+		HTTP2: seg.Plan.HTTP == 2})
 	defer client.Close()
 	rec := metrics.NewRecorder(seg.Start, prog.Endpoints(), prog.Checks())
+	// Flow durations and polls are recorded beside the requests and taken
+	// with them in each snapshot, so an interval's flows are its own.
+	flows, polls := metrics.NewFlowRecorder(prog.Flows()), metrics.NewFlowRecorder(prog.Polls())
 	eng, err := engine.New(engine.Config{
 		Model: l.Model, Profile: l.Profile(), MaxVUs: maxVUs, Iterations: l.Iterations,
 		Timeout: seg.Plan.Timeout, MaxDuration: scenario.DefaultBudgetDuration, Stripe: l.Stripe,
-	}, prog.Workload(client, rec), rec)
+	}, prog.Workload(client, rec, workload.WithFlows(flows), workload.WithPolls(polls)), rec)
 	if err != nil {
 		return err
 	}
@@ -99,6 +103,7 @@ func (a *Local) Run(ctx context.Context, seg Segment, emit func(metrics.Snapshot
 	var due int64 // iterations due before the last snapshot's end (open model)
 	snapshot := func(at time.Time) metrics.Snapshot {
 		s := rec.Snapshot(at)
+		s.Flows, s.Polls = flows.Snapshot(), polls.Snapshot()
 		s.GeneratorCPU = cpu.Cores(at)
 		d := eng.DueBy(at)
 		s.Due, due = d-due, d
@@ -113,7 +118,17 @@ func (a *Local) Run(ctx context.Context, seg Segment, emit func(metrics.Snapshot
 			a.mu.Lock()
 			a.eng = nil
 			a.mu.Unlock()
-			emit(snapshot(time.Now()))
+			// An engine that ends at an interval's end (a duration of whole
+			// intervals ends there) may be seen before the timer: that
+			// interval is whole, and goes out as such before the last,
+			// partial one, as on other agents whose timer came first;
+			// otherwise the merged interval would end after the next began.
+			now := time.Now()
+			for !now.Before(next) {
+				emit(snapshot(next))
+				next = next.Add(seg.Interval)
+			}
+			emit(snapshot(now))
 			return err
 		case <-timer.C:
 			emit(snapshot(next))

@@ -9,6 +9,14 @@
 //
 //	res, err := capacity.Search(ctx, sess, capacity.Options{SLO: slo, Start: 10, Max: 2000})
 //
+// Rates are iterations/s, as the open model offers them: for a flow of
+// one request the same as requests/s; for a flow of several (a POST and
+// its polls, a login then a page) every figure held against a rate is in
+// iterations too — the achieved iterations/s (Step.AchievedIPS, from the
+// snapshots' Iterations), the finished iterations against the due ones
+// (Due), the plateau (Result.PlateauIPS) — while the requests/s are kept
+// beside them (AchievedRPS, PlateauRPS) and shown where they differ.
+//
 // The algorithm, with the defaults of Options:
 //
 //  1. Warm-up: the start rate is held for Warmup (3s), unjudged, so that
@@ -32,7 +40,12 @@
 // under 1.5× the baseline's median); a window that passes while its
 // latency still climbs is held for one more Window, and fails if it is
 // still climbing: a queue that grows for the whole step is a rate above
-// capacity, whatever the p99 said so far.
+// capacity, whatever the p99 said so far. A window also fails when fewer
+// iterations finished in it than fell due (Due − Iterations above 5 % of
+// Due, 3 iterations, and the rate × the baseline's iteration time past the
+// settle time, which a rate change leaves in flight): iterations pile up,
+// whatever their requests' percentiles say — the backlog of a
+// queue-backed API whose POST answers at once.
 //
 // A step stops early when it is clearly failing: the latency objective's
 // value rose over three consecutive intervals while above its bound, or
@@ -44,14 +57,15 @@
 // that one step's backlog does not fail the next.
 //
 // The generator is never the answer. A step that failed, or achieved less
-// than 95 % of its rate, is limited by the generator when its start lag's
+// than 95 % of its rate (iterations/s), is limited by the generator when its start lag's
 // p99 exceeds max(10 ms, 10 % of the tightest latency bound) and explains
 // at least half of the p99's rise over the baseline (only when a latency
 // objective failed) while the VU pool had room, when iterations were dropped while it
 // had room, when the generator used ≥ 90 % of its cores in a third of the
 // window's intervals, or when the VU cap (MaxVUs) was reached and is below
 // what Little's law says the rate needs at the baseline latency (rate ×
-// service time × 1.5). When the step that bounds the search from above is
+// service time × 1.5; for a flow of several requests, the baseline's mean
+// iteration time). When the step that bounds the search from above is
 // so limited, the bottleneck is "generator" and the rate is a lower bound.
 // A limited step is held once more at the same rate before it counts: a
 // stall of a busy machine says nothing of the target.
@@ -60,8 +74,9 @@
 // stayed within 1.5× the baseline's (the lowest passing step) plus 2 ms;
 // the service time is the lowest mean latency among the steps at up to
 // half the knee's rate and the baseline (where queueing adds the least; a
-// machine's stall inflates only the steps it hits), and the plateau is the highest rate of successes any step
-// achieved. Bottleneck, in order: "generator" as above; "errors" (or
+// machine's stall inflates only the steps it hits), and the plateau is
+// the highest rate of successful iterations any step achieved (PlateauIPS;
+// PlateauRPS the requests'). Bottleneck, in order: "generator" as above; "errors" (or
 // "connections" when refused or reset connections dominate) when the
 // bounding step failed an error objective, or the most overloaded step
 // failed it while its latency objectives held (errors at a bounded
@@ -71,11 +86,36 @@
 // bounding step and not at the baseline; "connections" when a monitor
 // shows listen-queue overflows there; "concurrency" when throughput
 // stopped following the offered rate (a failing step offered more than 5 %
-// above the plateau achieved no more than it), with Little's law: the
-// service holds plateau × service time requests at once (below one, the
+// above the plateau achieved no more than it, both in iterations/s), with
+// Little's law: the service holds plateau × service time requests at once
+// — on requests for a flow of one request (requests/s × the mean latency),
+// on iterations for a flow of several (iterations/s × an iteration's time
+// in service: Result.RequestsPerIteration × the mean latency, as think
+// time and poll pauses hold nothing), the evidence saying which (below one, the
 // server is busy with work its responses do not show, and the kind is
 // "unknown" with that evidence); otherwise "unknown", saying what was
 // seen.
+//
+// "memory" (before "network", after "cpu") when a monitor's memory in use
+// — a cgroup's memory.current of memory.max, a process's of its limit, or
+// the host's (MemAvailable near 0) — is at ≥ 95 % at the end of the
+// bounding step and not at the baseline's; "network" when throughput is
+// flat while a monitored host's bytes/s sit at ≥ 90 % of its link
+// (Options.LinkBytesPerSec, else node_network_speed_bytes), or a device
+// drops packets at the bound and not at the baseline. Bytes/s that merely
+// stopped growing decide nothing (they stop whenever throughput does).
+//
+// With Options.Probe a health endpoint is sampled at 2/s throughout on a
+// client of its own (probe.go): each step carries its probes' exact p50
+// and p99 and failures, the recovery between steps waits for the probe to
+// come back near its baseline, and a probe that starved at the bounding
+// step (p99 above 3× the baseline's plus 20 ms, or failures) is added to
+// the evidence whatever the kind. Each step also keeps its monitors'
+// series ranges (Step.Monitors).
+//
+// WriteText prints the steps, the curve in brief and the verdict;
+// WriteJSON writes surge.capacity/v1; WriteHTML the curve as a page
+// (report.WriteCapacityHTML).
 //
 // Search calls the Session from its own goroutine only; it is not safe to
 // run two searches on one session.

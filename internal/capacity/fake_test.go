@@ -3,10 +3,13 @@ package capacity_test
 import (
 	"context"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/surgeload/surge/internal/capacity"
 	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/monitor/scrape"
 	"github.com/surgeload/surge/internal/report"
 )
 
@@ -51,6 +54,10 @@ type model struct {
 	// client sees Service, the worker is held Service+Hidden.
 	Hidden time.Duration
 	Cores  int // the generator's CPU budget
+	// PerIter is the requests each iteration sends (default 1): the
+	// workers serve PerIter × the iterations sent, and an iteration
+	// finishes with its last request.
+	PerIter int
 	// GenLag is how late iterations start past GenRate (default 80ms);
 	// GenDrops drops the iterations the generator could not start
 	// instead of leaving them unsent.
@@ -60,6 +67,20 @@ type model struct {
 	// percent of its limit, is the workers' utilisation (a CPU-bound
 	// server of Workers cores).
 	CPUMonitor bool
+	// Fixture makes the session Monitored by a monitor whose values are
+	// those of testdata/monitors/<Fixture>.json: its "full" state in the
+	// intervals the workers are saturated, its "idle" one otherwise.
+	Fixture *monFixture
+}
+
+// monFixture is a monitor fixture (testdata/monitors/README.md).
+type monFixture struct {
+	Idle, Full monState
+}
+
+type monState struct {
+	Values map[string]float64 `json:"values"`
+	Series map[string]float64 `json:"series"`
 }
 
 // fakeSession is a Session whose intervals the model computes from the
@@ -74,6 +95,7 @@ type fakeSession struct {
 	adjusts []adjust
 	snaps   []metrics.Snapshot
 	points  []report.MonitorPoint // CPUMonitor's samples, one per interval
+	last    map[string]float64    // Fixture's series at the latest interval
 	backlog float64               // requests waiting at the end of the last interval
 }
 
@@ -83,7 +105,27 @@ type monitored struct{ *fakeSession }
 func (m monitored) Monitors() []report.MonitorData {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return []report.MonitorData{{Name: "api", URL: "http://127.0.0.1:9465/metrics", Points: append([]report.MonitorPoint(nil), m.points...)}}
+	d := report.MonitorData{Name: "api", URL: "http://127.0.0.1:9465/metrics", Points: append([]report.MonitorPoint(nil), m.points...)}
+	for k, v := range m.last {
+		name, labels := parseKey(k)
+		d.Series = append(d.Series, scrape.SeriesSummary{Name: name, Labels: labels, Min: v, Max: v, Last: v, Mean: v, N: 1})
+	}
+	return []report.MonitorData{d}
+}
+
+// parseKey splits a series key, name{a="b",…}, into its name and labels.
+func parseKey(k string) (string, map[string]string) {
+	name, rest, ok := strings.Cut(k, "{")
+	if !ok {
+		return name, nil
+	}
+	labels := map[string]string{}
+	for _, kv := range strings.Split(strings.TrimSuffix(rest, "}"), ",") {
+		if l, v, ok := strings.Cut(kv, "="); ok {
+			labels[l] = strings.Trim(v, `"`)
+		}
+	}
+	return name, labels
 }
 
 type adjust struct {
@@ -169,7 +211,8 @@ func (f *fakeSession) interval1(seq int, s, e time.Time) metrics.Snapshot {
 		}
 	}
 	capacity := float64(m.Workers) / (m.Service + m.Hidden).Seconds()
-	arrivals := sent * dt
+	per := float64(max(m.PerIter, 1))
+	arrivals := sent * dt * per
 	b0 := f.backlog
 	served := math.Min(capacity*dt, b0+arrivals)
 	b1 := b0 + arrivals - served
@@ -180,6 +223,14 @@ func (f *fakeSession) interval1(seq int, s, e time.Time) metrics.Snapshot {
 		}
 	}
 	f.backlog = b1
+	if fx := m.Fixture; fx != nil {
+		st := fx.Idle
+		if served >= 0.999*capacity*dt {
+			st = fx.Full
+		}
+		f.points = append(f.points, report.MonitorPoint{T: s.Add(e.Sub(s) / 2), Values: st.Values})
+		f.last = st.Series
+	}
 	if m.CPUMonitor {
 		f.points = append(f.points, report.MonitorPoint{T: s.Add(e.Sub(s) / 2),
 			Limits: map[string]float64{`process_cpu_percent_of_limit{name="api",pid="812"}`: 100 * served / (capacity * dt)}})
@@ -204,8 +255,8 @@ func (f *fakeSession) interval1(seq int, s, e time.Time) metrics.Snapshot {
 	ep.Requests += int64(nf)
 	ep.Classes[metrics.Status5xx] = int64(nf)
 	snap := metrics.Snapshot{Seq: seq, Start: s, End: e, Endpoints: []metrics.Endpoint{ep},
-		Iterations: ep.Requests, Due: int64(math.Round(offered * dt)), GeneratorCPU: cpu, Lag: metrics.NewSketch(),
-		MaxVUs: int(b1) + int(math.Ceil(sent*m.Service.Seconds()))}
+		Iterations: int64(math.Round(float64(ep.Requests) / per)), Due: int64(math.Round(offered * dt)), GeneratorCPU: cpu, Lag: metrics.NewSketch(),
+		MaxVUs: int(b1/per) + int(math.Ceil(sent*per*m.Service.Seconds()))}
 	if m.VUCap > 0 {
 		snap.MaxVUs = min(snap.MaxVUs, m.VUCap)
 	}
@@ -219,4 +270,39 @@ func (f *fakeSession) interval1(seq int, s, e time.Time) metrics.Snapshot {
 		snap.Messages = map[string]int64{"status_5xx: 500 DB connection timeout": int64(nf)}
 	}
 	return snap
+}
+
+// fakeProber is a health check that queues with the requests of a
+// fakeSession: every 500 ms a probe whose latency is 1 ms plus the median
+// wait of the interval it falls in (the service time left out); a probe
+// whose wait passes Timeout fails.
+type fakeProber struct {
+	f       *fakeSession
+	Timeout time.Duration
+}
+
+func (p fakeProber) Samples(from, to time.Time) []capacity.ProbeSample {
+	snaps, _ := p.f.Live()
+	var out []capacity.ProbeSample
+	for t := from.Truncate(500 * time.Millisecond); t.Before(to); t = t.Add(500 * time.Millisecond) {
+		if t.Before(from) {
+			continue
+		}
+		for _, s := range snaps {
+			if t.Before(s.Start) || !t.Before(s.End) {
+				continue
+			}
+			tot := s.Totals()
+			wait := tot.Latency.Quantile(0.5) - p.f.m.Service
+			if wait < 0 {
+				wait = 0
+			}
+			ps := capacity.ProbeSample{T: t, Latency: time.Millisecond + wait}
+			if p.Timeout > 0 && ps.Latency > p.Timeout {
+				ps.Latency, ps.Err = p.Timeout, "no answer within "+p.Timeout.String()
+			}
+			out = append(out, ps)
+		}
+	}
+	return out
 }

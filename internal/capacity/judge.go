@@ -39,6 +39,8 @@ func (sr *searcher) judge(win []metrics.Snapshot, rate float64, phase string) St
 	st.P99 = round(ms(tot.Latency.Quantile(0.99)), 3)
 	if dur > 0 {
 		st.okRPS = float64(tot.Classes[metrics.OK]) / dur.Seconds()
+		st.AchievedIPS = round(float64(total.Iterations)/dur.Seconds(), 2)
+		st.okIPS = okIterations(total) / dur.Seconds()
 	}
 	if tot.Requests > 0 {
 		st.ErrorRate = round(100*float64(tot.Errors())/float64(tot.Requests), 3)
@@ -49,8 +51,8 @@ func (sr *searcher) judge(win []metrics.Snapshot, rate float64, phase string) St
 	for _, t := range sr.o.SLO {
 		v, found := t.Measure(total, dur)
 		switch {
-		case !found:
-			st.Failed = append(st.Failed, fmt.Sprintf("%s (no endpoint named %q)", t.Expr, t.Endpoint))
+		case !found || math.IsNaN(v): // no such endpoint or flow, or no iteration of the flow finished
+			st.Failed = append(st.Failed, fmt.Sprintf("%s (%s)", t.Expr, t.Missing(total)))
 		case !t.Holds(v):
 			st.Failed = append(st.Failed, fmt.Sprintf("%s: %s", t.Expr, value(t, v)))
 		}
@@ -59,13 +61,15 @@ func (sr *searcher) judge(win []metrics.Snapshot, rate float64, phase string) St
 	if tot.Requests == 0 {
 		st.Reason = "no request completed in the window"
 	}
-	// In a steady state as many requests complete as fall due; a window
-	// that completed fewer (beyond 5 % and a few requests of slack) holds
-	// a growing queue, whatever its percentiles say so far. The generator
-	// check (judgeGenerator) then says whether the queue was Surge's.
-	if deficit := total.Due - tot.Requests; st.OK && total.Due > 0 && float64(deficit) > math.Max(0.05*float64(total.Due), 3) {
+	// In a steady state as many iterations finish as fall due (Due counts
+	// iterations, whatever number of requests each sends); a window that
+	// finished fewer (beyond 5 %, a few iterations, and those the rate
+	// change still has in flight) holds a growing queue, whatever its
+	// percentiles say so far. The generator check (judgeGenerator) then
+	// says whether the queue was Surge's.
+	if deficit := total.Due - total.Iterations; st.OK && total.Due > 0 && float64(deficit) > math.Max(0.05*float64(total.Due), 3)+sr.inFlight(rate, total) {
 		st.OK = false
-		st.Reason = fmt.Sprintf("%d of %d due requests completed in the window: requests pile up, so the rate is above capacity", tot.Requests, total.Due)
+		st.Reason = fmt.Sprintf("%d of %d due iterations finished in the window: iterations pile up, so the rate is above capacity", total.Iterations, total.Due)
 	}
 	if len(win) >= 2 {
 		// Steady: the second half's median is not well above the first
@@ -80,6 +84,76 @@ func (sr *searcher) judge(win []metrics.Snapshot, rate float64, phase string) St
 	}
 	st.intervals = win
 	return st
+}
+
+// okIterations is how many of the snapshot's finished iterations
+// succeeded: the flows' iterations that failed (a failed request or check)
+// left out. A snapshot without flow figures counts its iterations in the
+// proportion of its requests that succeeded, exact for flows of one
+// request.
+func okIterations(s metrics.Snapshot) float64 {
+	if len(s.Flows) > 0 {
+		var failed int64
+		for _, f := range s.Flows {
+			failed += f.Errors
+		}
+		return float64(max(s.Iterations-failed, 0))
+	}
+	tot := s.Totals()
+	if tot.Requests == 0 {
+		return 0
+	}
+	return float64(s.Iterations) * float64(tot.Classes[metrics.OK]) / float64(tot.Requests)
+}
+
+// multiRequest is the requests per iteration above which a run's flows
+// are taken to send several requests each (polls make the count vary).
+const multiRequest = 1.05
+
+// perIteration is the requests the snapshot's finished iterations sent
+// each, on average: requests completed over iterations finished (0 when
+// none finished).
+func perIteration(s metrics.Snapshot) float64 {
+	if s.Iterations == 0 {
+		return 0
+	}
+	return float64(s.Totals().Requests) / float64(s.Iterations)
+}
+
+// iterationTime is the mean time an iteration of s took end to end (its
+// flows' durations, think time left out), or 0 without flow figures.
+func iterationTime(s metrics.Snapshot) time.Duration {
+	var sum float64
+	var n uint64
+	for _, f := range s.Flows {
+		if f.Duration == nil || f.Duration.Count() == 0 {
+			continue
+		}
+		c := f.Duration.Count()
+		sum += float64(f.Duration.Mean()) * float64(c)
+		n += c
+	}
+	if n == 0 {
+		return 0
+	}
+	return time.Duration(sum / float64(n))
+}
+
+// inFlight is the slack the completion check gives a step at rate for
+// iterations longer than the settle time: those that fell due before the
+// window at the previous step's rate and finish in it are fewer than the
+// window's due ones, with no queue growing. It is the rate times the
+// iteration time past the settle time — the baseline's iteration time
+// (not inflated by a queue), or the window's before there is a baseline.
+func (sr *searcher) inFlight(rate float64, win metrics.Snapshot) float64 {
+	d := iterationTime(win)
+	if sr.base != nil {
+		d = iterationTime(sr.base.window)
+	}
+	if past := d - sr.o.Settle; past > 0 {
+		return rate * past.Seconds()
+	}
+	return 0
 }
 
 // half is the q-quantile of the window's first or second half, in ms.
@@ -99,10 +173,10 @@ func (sr *searcher) half(win []metrics.Snapshot, second bool, q float64) float64
 // (achieved within 5 %) is a pass whatever the generator's figures:
 // irregular starts only make a test harsher.
 func (sr *searcher) judgeGenerator(st *Step) {
-	if len(st.intervals) == 0 || (st.OK && st.AchievedRPS >= 0.95*st.Rate) {
+	if len(st.intervals) == 0 || (st.OK && st.AchievedIPS >= 0.95*st.Rate) {
 		return
 	}
-	latencyFailed := st.AchievedRPS < 0.95*st.Rate || st.Reason != ""
+	latencyFailed := st.AchievedIPS < 0.95*st.Rate || st.Reason != ""
 	for _, t := range sr.o.SLO {
 		if t.Unit == metrics.Milliseconds && !holds(t, st.window) {
 			latencyFailed = true
@@ -151,11 +225,20 @@ func (sr *searcher) generator(win []metrics.Snapshot, total metrics.Snapshot, ra
 		}
 	}
 	if poolFull {
-		service := 0.0 // s, the baseline's mean latency (this step's p50 before one)
+		// s a VU is held per iteration: the baseline's mean latency (this
+		// step's p50 before one), or for a flow of several requests the
+		// baseline's (this step's) mean iteration time.
+		service := 0.0
 		if sr.base != nil {
 			service = sr.base.window.Totals().Latency.Mean().Seconds()
+			if it := iterationTime(sr.base.window); perIteration(sr.base.window) > multiRequest && it > 0 {
+				service = it.Seconds()
+			}
 		} else {
 			service = total.Totals().Latency.Quantile(0.5).Seconds()
+			if it := iterationTime(total); perIteration(total) > multiRequest && it > 0 {
+				service = it.Seconds()
+			}
 		}
 		if need := rate * service * vuSlack; float64(o.MaxVUs) < need {
 			why = append(why, fmt.Sprintf("the VU cap (%d) was reached, below the %.0f the rate needs at the target's unloaded latency (%.0f/s × %s × %.1f)", o.MaxVUs, math.Ceil(need), rate, fmtMS(service*1000), vuSlack))

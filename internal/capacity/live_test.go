@@ -31,24 +31,40 @@ const liveInterval = 250 * time.Millisecond
 // open-model run, its rate changed live) on loopback.
 func liveSearch(t *testing.T, tbo testbed.Options, path string, maxVUs int, o capacity.Options) *capacity.Result {
 	t.Helper()
+	return liveSearchFlow(t, tbo, []string{path}, maxVUs, o)
+}
+
+// liveSearchFlow is liveSearch of a flow that GETs each of the testbed's
+// paths in turn, each iteration.
+func liveSearchFlow(t *testing.T, tbo testbed.Options, paths []string, maxVUs int, o capacity.Options) *capacity.Result {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("a capacity search against a live target takes ~30s")
 	}
 	tb := testutil.StartTarget(t, tbo)
 	rate := o.Start
-	plan, err := scenario.Quick(scenario.QuickRequest{URL: tb.URL() + path, Method: "GET"}, scenario.Overrides{Rate: &rate})
+	plan, err := scenario.Quick(scenario.QuickRequest{URL: tb.URL() + paths[0], Method: "GET"}, scenario.Overrides{Rate: &rate})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i, p := range paths[1:] {
+		plan.Flows[0].Steps = append(plan.Flows[0].Steps, scenario.Step{Name: fmt.Sprintf("step %d", i+2), Method: "GET", URL: tb.URL() + p})
 	}
 	if maxVUs == 0 {
 		maxVUs = engine.DefaultMaxVUs(o.Max, plan.Timeout)
 	}
 	plan.Load = scenario.Load{Model: engine.Open, Rate: o.Start, Duration: 2 * time.Minute, MaxVUs: maxVUs}
+	if err := plan.Validate(); err != nil {
+		t.Fatal(err)
+	}
 	sess := run.New(plan, run.Options{Interval: liveInterval})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	if err := sess.Start(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if strings.HasPrefix(o.Probe, "/") {
+		o.Probe = tb.URL() + o.Probe // a path of the testbed
 	}
 	o.Interval, o.Settle, o.Window, o.Confirm, o.Warmup, o.Recover = liveInterval, 750*time.Millisecond, 1500*time.Millisecond, 3*time.Second, time.Second, 5*time.Second
 	o.Cores, o.MaxVUs = runtime.GOMAXPROCS(0), maxVUs
@@ -64,7 +80,7 @@ func liveSearch(t *testing.T, tbo testbed.Options, path string, maxVUs int, o ca
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("max rate %.1f, knee %.1f, plateau %.1f, %s: %s (%v)", res.MaxRate, res.KneeRate, res.PlateauRPS, res.Bottleneck.Kind, res.Bottleneck.Evidence, time.Since(began).Round(time.Second))
+	t.Logf("max rate %.1f, knee %.1f, plateau %.1f/s (%.1f requests/s), %s: %s (%v)", res.MaxRate, res.KneeRate, res.PlateauIPS, res.PlateauRPS, res.Bottleneck.Kind, res.Bottleneck.Evidence, time.Since(began).Round(time.Second))
 	return res
 }
 
@@ -163,4 +179,115 @@ func TestLiveTinyVUCapIsTheGenerator(t *testing.T) {
 	if res.MaxRate > 110 {
 		t.Errorf("max rate %.1f; want at most what 2 VUs carry (~100/s)", res.MaxRate)
 	}
+}
+
+// The testbed's /health waits for the same single worker as /work (40 ms):
+// past the worker's 25/s the health check queues behind the load, so its
+// latency, sampled at 2/s off the load, starves at the bounding step while
+// it answered at once at the baseline.
+func TestLiveHealthProbeStarvesUnderLoad(t *testing.T) {
+	res := liveSearch(t, testbed.Options{Workers: 1, WorkTime: 40 * time.Millisecond}, "/work", 0,
+		capacity.Options{SLO: slo(t, "p99<1s", "errors<1%"), Start: 5, Max: 400, Probe: "/health"})
+	if res.Probe == "" || !strings.HasSuffix(res.Probe, "/health") {
+		t.Errorf("result probe %q", res.Probe)
+	}
+	var base, worst *capacity.Step
+	for i := range res.Steps {
+		s := &res.Steps[i]
+		if s.ProbeN == nil || s.ProbeErrors == nil {
+			t.Fatalf("step at %.1f/s has no probe figures", s.Rate)
+		}
+		if s.ProbeP99 == nil {
+			continue // no probe answered in the window
+		}
+		if base == nil || s.Rate < base.Rate {
+			base = s
+		}
+		if worst == nil || *s.ProbeP99 > *worst.ProbeP99 {
+			worst = s
+		}
+	}
+	if base == nil || worst == nil {
+		t.Fatal("no step was probed")
+	}
+	if *base.ProbeP99 > 100 {
+		t.Errorf("at the start rate %.1f/s the probe's p99 is %.1f ms; want it near the worker's 40 ms", base.Rate, *base.ProbeP99)
+	}
+	if *worst.ProbeP99 < 4**base.ProbeP99 || worst.OK {
+		t.Errorf("the worst probe p99 %.1f ms at %.1f/s (ok %v); want a failing step where the probe starved, ≥ 4× the baseline's %.1f ms", *worst.ProbeP99, worst.Rate, worst.OK, *base.ProbeP99)
+	}
+	if res.ProbeStarved == "" || !strings.Contains(res.Bottleneck.Evidence, "health probe starved") {
+		t.Errorf("probe_starved %q, evidence %q; want the starving health check named", res.ProbeStarved, res.Bottleneck.Evidence)
+	}
+	if line := capacity.StepLine(*worst); !strings.Contains(line, "probe p50") && !strings.Contains(line, "probe all") {
+		t.Errorf("step line without the probe: %s", line)
+	}
+}
+
+// One worker that answers in 5 ms and then spins 15 ms more on the same
+// worker (background jobs starving requests): 1/(5+15) ms = 50/s, while
+// each answer takes only ~5 ms — by Little's law under one request in
+// service, so the search says the server is busy with work its responses
+// do not show, not "a pool of ~0".
+func TestLiveBackgroundWorkAfterTheAnswer(t *testing.T) {
+	twice(t, func() *capacity.Result {
+		return liveSearch(t, testbed.Options{Workers: 1, WorkTime: 5 * time.Millisecond, BackgroundCPU: 15 * time.Millisecond}, "/work", 0,
+			capacity.Options{SLO: slo(t, "p99<250ms", "errors<1%"), Start: 10, Max: 400})
+	}, func(res *capacity.Result) (problems []string) {
+		if math.Abs(res.MaxRate-50) > 5 {
+			problems = append(problems, fmt.Sprintf("max rate %.1f; want 50 ± 10%%", res.MaxRate))
+		}
+		b := res.Bottleneck
+		if b.Kind != capacity.KindUnknown || !strings.Contains(b.Evidence, "work its responses do not show") || b.Concurrency == nil || *b.Concurrency >= 0.75 {
+			problems = append(problems, fmt.Sprintf("bottleneck %s (%s); want unknown: under one request in service, work the responses do not show", b.Kind, b.Evidence))
+		}
+		return problems
+	})
+}
+
+// A flow of two requests an iteration, the first to 4 workers of 40 ms
+// (100/s), the second to an endpoint that holds no worker: the bottleneck
+// is the same as the one-step flow's, so is the rate in iterations/s —
+// 100/s while 200 requests/s complete. The search holds iterations/s
+// against iterations/s, so it finds the one-step flow's max rate within
+// the precision, and Little's law on iterations (an iteration holds the
+// service for its two requests' times) counts the 4 workers.
+func TestLiveAFlowOfTwoStepsFindsTheOneStepRate(t *testing.T) {
+	const capa, pool = 100, 4
+	tbo := testbed.Options{Workers: pool, WorkTime: 40 * time.Millisecond}
+	o := func() capacity.Options {
+		return capacity.Options{SLO: slo(t, "p99<1s", "errors<1%"), Start: 10, Max: 20 * capa}
+	}
+	var one *capacity.Result
+	twice(t, func() *capacity.Result {
+		one = liveSearch(t, tbo, "/work", 0, o())
+		return liveSearchFlow(t, tbo, []string{"/work", "/hello"}, 0, o())
+	}, func(two *capacity.Result) (problems []string) {
+		for _, r := range []struct {
+			name string
+			res  *capacity.Result
+		}{{"one step", one}, {"two steps", two}} {
+			if math.Abs(r.res.MaxRate-capa) > 0.10*capa {
+				problems = append(problems, fmt.Sprintf("%s: max rate %.1f; want %d ± 10%%", r.name, r.res.MaxRate, capa))
+			}
+		}
+		// Adjacent bisection points are a precision apart.
+		if d := math.Abs(two.MaxRate - one.MaxRate); d > two.Precision*math.Max(one.MaxRate, two.MaxRate)+0.01 {
+			problems = append(problems, fmt.Sprintf("two steps: max rate %.1f, one step: %.1f; want them within the precision (%.0f%%)", two.MaxRate, one.MaxRate, 100*two.Precision))
+		}
+		if two.RequestsPerIteration < 1.95 || two.RequestsPerIteration > 2.05 {
+			problems = append(problems, fmt.Sprintf("two steps: %.2f requests per iteration; want 2", two.RequestsPerIteration))
+		}
+		if two.PlateauRPS < 1.9*two.PlateauIPS {
+			problems = append(problems, fmt.Sprintf("two steps: plateau %.1f iterations/s, %.1f requests/s; want twice as many requests", two.PlateauIPS, two.PlateauRPS))
+		}
+		b := two.Bottleneck
+		switch {
+		case b.Kind != capacity.KindConcurrency || b.Concurrency == nil:
+			problems = append(problems, fmt.Sprintf("two steps: bottleneck %s (%s); want concurrency with a Little's-law estimate", b.Kind, b.Evidence))
+		case math.Abs(*b.Concurrency-pool) > 1 || !strings.Contains(b.Evidence, "Little's law on iterations"):
+			problems = append(problems, fmt.Sprintf("two steps: concurrency %.2f (%s); want %d ± 1, by Little's law on iterations", *b.Concurrency, b.Evidence, pool))
+		}
+		return problems
+	})
 }

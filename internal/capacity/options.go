@@ -55,6 +55,23 @@ type Options struct {
 	Progress func(s Step, left time.Duration)
 	// Target names what was searched, for the result.
 	Target string
+	// Probe is a health endpoint's URL, sampled at ProbeRate (default
+	// 2/s, at most 10/s) with ProbeTimeout (default 2s) each, throughout
+	// the search, on a client of its own: its latency is reported per step
+	// and is evidence that the health check starves under load, and the
+	// recovery between steps waits for it to come back near its baseline.
+	// ProbeInsecure skips its TLS verification. Prober, when set, is used
+	// instead of an HTTP prober of Probe (a caller's own sampler).
+	Probe         string
+	ProbeRate     float64
+	ProbeTimeout  time.Duration
+	ProbeInsecure bool
+	Prober        Prober
+	// LinkBytesPerSec is the network link's capacity in bytes/s, each way
+	// (0: read it from a monitor's node_network_speed_bytes, if any): a
+	// monitored host's network traffic near it is evidence of a network
+	// bottleneck.
+	LinkBytesPerSec float64
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -79,6 +96,10 @@ func (o Options) withDefaults() (Options, error) {
 	defd(&o.Confirm, DefaultConfirm)
 	defd(&o.Recover, DefaultRecover)
 	defd(&o.Interval, DefaultInterval)
+	if o.Probe != "" || o.Prober != nil {
+		def(&o.ProbeRate, DefaultProbeRate)
+		defd(&o.ProbeTimeout, DefaultProbeTimeout)
+	}
 	if o.Clock == nil {
 		o.Clock = realClock{}
 	}
@@ -110,6 +131,22 @@ func (o Options) withDefaults() (Options, error) {
 		if d.v < 0 {
 			bad("%s %v: want a duration ≥ 0", d.name, d.v)
 		}
+	}
+	if o.Probe != "" {
+		if why := checkProbeURL(o.Probe); why != "" {
+			bad("%s", why)
+		}
+	}
+	if o.Probe != "" || o.Prober != nil {
+		if !(o.ProbeRate > 0 && o.ProbeRate <= maxProbeRate) {
+			bad("probe rate %v: want a rate in (0, %v] per second (a probe, not load)", o.ProbeRate, maxProbeRate)
+		}
+		if o.ProbeTimeout < 0 {
+			bad("probe timeout %v: want a duration > 0", o.ProbeTimeout)
+		}
+	}
+	if !(o.LinkBytesPerSec >= 0) || math.IsInf(o.LinkBytesPerSec, 0) {
+		bad("link speed %v: want bytes/s ≥ 0", o.LinkBytesPerSec)
 	}
 	if o.Window < 2*o.Interval {
 		bad("window %v: want at least two intervals (%v)", o.Window, 2*o.Interval)

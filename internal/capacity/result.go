@@ -1,6 +1,7 @@
 package capacity
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -42,13 +43,25 @@ type Result struct {
 	Confirmed   bool    `json:"confirmed"`
 	StartMissed bool    `json:"start_missed"`
 	KneeRate    float64 `json:"knee_rate"`
-	PlateauRPS  float64 `json:"plateau_rps"`
-	Precision   float64 `json:"precision"`
-	Steps       []Step  `json:"steps"`
+	// PlateauIPS is the most successful iterations per second any step
+	// achieved (to hold against the rates, which are iterations/s);
+	// PlateauRPS the most successful requests per second.
+	PlateauIPS float64 `json:"plateau_ips"`
+	PlateauRPS float64 `json:"plateau_rps"`
+	// RequestsPerIteration is how many requests an iteration sent, on
+	// average over the passing steps' windows: 1 for a flow of one
+	// request. Above 1, Little's law is applied to iterations.
+	RequestsPerIteration float64 `json:"requests_per_iteration"`
+	Precision            float64 `json:"precision"`
+	Steps                []Step  `json:"steps"`
 	// Bottleneck is what stopped the target at MaxRate.
 	Bottleneck Bottleneck `json:"bottleneck"`
-	Started    time.Time  `json:"started"`
-	DurationS  float64    `json:"duration_s"`
+	// Probe is the health endpoint sampled throughout (Options.Probe);
+	// ProbeStarved says how it fared under load when it starved.
+	Probe        string    `json:"probe,omitempty"`
+	ProbeStarved string    `json:"probe_starved,omitempty"`
+	Started      time.Time `json:"started"`
+	DurationS    float64   `json:"duration_s"`
 }
 
 // Bottleneck names what limited the target, with the evidence.
@@ -57,6 +70,9 @@ type Bottleneck struct {
 	Evidence string `json:"evidence"`
 	// Concurrency and ServiceMS are the Little's-law estimate (requests
 	// in service at once, time each holds its slot), where it applies.
+	// For flows of several requests ServiceMS is an iteration's time in
+	// service (its requests' service times added), and Concurrency the
+	// plateau of iterations/s times it.
 	Concurrency *float64 `json:"concurrency,omitempty"`
 	ServiceMS   *float64 `json:"service_ms,omitempty"`
 }
@@ -69,14 +85,42 @@ func WriteJSON(w io.Writer, r *Result) error {
 	return enc.Encode(r)
 }
 
+// WriteHTML writes r as a self-contained page: the verdict, the curve
+// (achieved against offered rate, p50/p99 and the probe against rate, the
+// knee and max rate marked), the monitors per step and the steps, with r's
+// surge.capacity/v1 embedded (report.WriteCapacityHTML).
+func WriteHTML(w io.Writer, r *Result) error {
+	var b bytes.Buffer
+	if err := WriteJSON(&b, r); err != nil {
+		return err
+	}
+	return report.WriteCapacityHTML(w, b.Bytes())
+}
+
 // StepLine is the one-line account of a step that the live output prints.
 func StepLine(s Step) string {
 	verdict := "ok"
 	if !s.OK {
 		verdict = "FAIL"
 	}
-	line := fmt.Sprintf("%-7s %8.1f/s → %8.1f/s  p50 %9s  p99 %9s  errors %6.2f%%  %s",
-		s.Phase, s.Rate, s.AchievedRPS, fmtMS(s.P50), fmtMS(s.P99), s.ErrorRate, verdict)
+	line := fmt.Sprintf("%-7s %8.1f/s → %8.1f/s", s.Phase, s.Rate, s.AchievedIPS)
+	if multi(s.AchievedRPS, s.AchievedIPS) {
+		line += fmt.Sprintf(" (%7.1f req/s)", s.AchievedRPS)
+	}
+	line += fmt.Sprintf("  p50 %9s  p99 %9s  errors %6.2f%%  %s", fmtMS(s.P50), fmtMS(s.P99), s.ErrorRate, verdict)
+	if s.ProbeN != nil {
+		switch {
+		case *s.ProbeN == 0:
+			line += "  probe –"
+		case *s.ProbeErrors == *s.ProbeN:
+			line += fmt.Sprintf("  probe all %d failed", *s.ProbeN)
+		default:
+			line += fmt.Sprintf("  probe p50 %s p99 %s", fmtMS(*s.ProbeP50), fmtMS(*s.ProbeP99))
+			if *s.ProbeErrors > 0 {
+				line += fmt.Sprintf(" (%d of %d failed)", *s.ProbeErrors, *s.ProbeN)
+			}
+		}
+	}
 	var notes []string
 	if len(s.Failed) > 0 {
 		notes = append(notes, strings.Join(s.Failed, ", "))
@@ -102,6 +146,7 @@ func WriteText(w io.Writer, r *Result) error {
 		b.WriteString("  " + StepLine(s) + "\n")
 	}
 	b.WriteString("\n")
+	writeCurve(&b, r)
 	switch {
 	case r.StartMissed:
 		fmt.Fprintf(&b, "the start rate misses the objectives: no rate found (try a lower --start)\n")
@@ -114,12 +159,85 @@ func WriteText(w io.Writer, r *Result) error {
 			qual = " (not confirmed: it failed its confirming hold)"
 		}
 		fmt.Fprintf(&b, "max rate:   %.1f/s%s\n", r.MaxRate, qual)
-		fmt.Fprintf(&b, "knee:       %.1f/s (latency turned upward past it); throughput plateau %.1f/s\n", r.KneeRate, r.PlateauRPS)
+		plateau := fmt.Sprintf("%.1f/s", r.PlateauIPS)
+		if r.RequestsPerIteration > multiRequest {
+			plateau += fmt.Sprintf(" (%.1f requests/s, %.2f per iteration)", r.PlateauRPS, r.RequestsPerIteration)
+		}
+		fmt.Fprintf(&b, "knee:       %.1f/s (latency turned upward past it); throughput plateau %s\n", r.KneeRate, plateau)
 	}
 	fmt.Fprintf(&b, "bottleneck: %s: %s\n", r.Bottleneck.Kind, r.Bottleneck.Evidence)
 	fmt.Fprintf(&b, "took %.0fs, %d steps\n", r.DurationS, len(r.Steps))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeCurve writes the curve in brief: one row per rate offered (the
+// last step at it), lowest first, with the achieved rate as a bar against
+// the highest achieved, p99 as a bar on a log scale between the lowest and
+// highest, and the knee and the max rate marked.
+func writeCurve(b *strings.Builder, r *Result) {
+	byRate := map[float64]Step{}
+	for _, s := range r.Steps {
+		byRate[s.Rate] = s
+	}
+	if len(byRate) < 2 {
+		return
+	}
+	rates := make([]float64, 0, len(byRate))
+	top, lo, hi := 0.0, math.Inf(1), 0.0
+	for rate, s := range byRate {
+		rates = append(rates, rate)
+		top = math.Max(top, s.AchievedIPS)
+		if s.P99 > 0 {
+			lo, hi = math.Min(lo, s.P99), math.Max(hi, s.P99)
+		}
+	}
+	sort.Float64s(rates)
+	const width = 24
+	b.WriteString("  the curve, by offered rate (bars: achieved of the most achieved; p99 on a log scale):\n")
+	for _, rate := range rates {
+		s := byRate[rate]
+		p99 := 0
+		if s.P99 > 0 && hi > lo {
+			p99 = int(math.Round(width * math.Log(s.P99/lo) / math.Log(hi/lo)))
+		}
+		mark := ""
+		switch {
+		case rate == r.MaxRate && rate == r.KneeRate:
+			mark = "  ← knee, max rate"
+		case rate == r.MaxRate:
+			mark = "  ← max rate"
+		case rate == r.KneeRate:
+			mark = "  ← knee"
+		}
+		verdict := " "
+		if !s.passes() {
+			verdict = "✗"
+		}
+		row := fmt.Sprintf("  %s %8.1f/s → %8.1f/s %-*s  p99 %9s %-*s%s", verdict, rate, s.AchievedIPS, width, bar(s.AchievedIPS, top, width), fmtMS(s.P99), width+1, "▏"+strings.Repeat("▬", p99), mark)
+		if s.ProbeP99 != nil && s.ProbeN != nil && *s.ProbeN > 0 {
+			row = strings.TrimSuffix(row, mark) + fmt.Sprintf("  probe p99 %s%s", fmtMS(*s.ProbeP99), mark)
+		}
+		b.WriteString(strings.TrimRight(row, " ") + "\n")
+	}
+	b.WriteString("\n")
+}
+
+// multi says achieved requests/s of rps and iterations/s of ips are
+// those of flows of several requests each.
+func multi(rps, ips float64) bool { return ips > 0 && rps > multiRequest*ips }
+
+// bar is v of top as a bar of at most width cells, in eighths.
+func bar(v, top float64, width int) string {
+	if !(top > 0) || !(v > 0) {
+		return ""
+	}
+	eighths := int(math.Round(8 * float64(width) * math.Min(v/top, 1)))
+	out := strings.Repeat("█", eighths/8)
+	if r := eighths % 8; r > 0 {
+		out += string([]rune("▏▎▍▌▋▊▉")[r-1])
+	}
+	return out
 }
 
 func orDash(s string) string {
@@ -161,17 +279,21 @@ func (sr *searcher) analyse(res *Result) {
 		}
 	}
 	// The plateau counts successes: a request answered with an error (a
-	// pool's wait timeout) never held what saturated.
+	// pool's wait timeout) never held what saturated. It is held against
+	// the offered rates in iterations/s, like with like.
 	for _, s := range steps {
 		if !s.GeneratorLimited {
 			res.PlateauRPS = math.Max(res.PlateauRPS, round(s.okRPS, 2))
+			res.PlateauIPS = math.Max(res.PlateauIPS, round(s.okIPS, 2))
 		}
 	}
+	res.RequestsPerIteration = requestsPerIteration(steps)
+	several := res.RequestsPerIteration > multiRequest
 	b := &res.Bottleneck
 	// Little's law, where throughput stopped following the offered rate.
 	saturated := false
 	for _, s := range steps {
-		if !s.OK && !s.GeneratorLimited && s.Rate > 1.05*res.PlateauRPS && s.okRPS <= 1.05*res.PlateauRPS {
+		if !s.OK && !s.GeneratorLimited && s.Rate > 1.05*res.PlateauIPS && s.okIPS <= 1.05*res.PlateauIPS {
 			saturated = true
 		}
 	}
@@ -190,13 +312,37 @@ func (sr *searcher) analyse(res *Result) {
 		}
 	}
 	little := ""
-	if saturated && service > 0 {
+	switch {
+	case saturated && service > 0 && several:
+		// Little's law on iterations: an iteration holds the service for
+		// its requests' service times, one after another (think time and
+		// poll pauses hold nothing), so plateau iterations/s × that time
+		// is the requests in service at once.
+		per := res.RequestsPerIteration * service
+		c := round(res.PlateauIPS*per/1000, 2)
+		sv := round(per, 2)
+		b.Concurrency, b.ServiceMS = &c, &sv
+		little = fmt.Sprintf("by Little's law on iterations the service holds ~%.1f requests at a time (%.1f iterations/s × %s of service each: %.2f requests of %s, the lowest mean latency of the steps up to half the knee's rate)", c, res.PlateauIPS, fmtMS(per), res.RequestsPerIteration, fmtMS(service))
+	case saturated && service > 0:
 		c := round(res.PlateauRPS*service/1000, 2)
 		sv := round(service, 2)
 		b.Concurrency, b.ServiceMS = &c, &sv
-		little = fmt.Sprintf("by Little's law the service holds ~%.1f requests at a time (%.1f/s × %s each, the lowest mean latency of the steps up to half the knee's rate)", c, res.PlateauRPS, fmtMS(service))
+		little = fmt.Sprintf("by Little's law on requests the service holds ~%.1f requests at a time (%.1f/s × %s each, the lowest mean latency of the steps up to half the knee's rate)", c, res.PlateauRPS, fmtMS(service))
 	}
 	lim := sr.limited(bound)
+	defer func() {
+		// The health probe's fate is evidence whatever saturated: a
+		// starving health check is what takes a service out of its
+		// balancer's rotation.
+		at := bound
+		if at == nil && len(steps) > 0 {
+			at = &steps[len(steps)-1]
+		}
+		if why := sr.probeStarved(at); why != "" {
+			res.ProbeStarved = why
+			b.Evidence += "; " + why
+		}
+	}()
 	switch {
 	case lim != nil:
 		b.Kind = KindGenerator
@@ -206,7 +352,9 @@ func (sr *searcher) analyse(res *Result) {
 			fix = "raise --max-vus"
 		}
 		b.Evidence = fmt.Sprintf("Surge could not offer %.1f/s: %s; %.1f/s is a lower bound of the target's capacity — %s", lim.Rate, strings.Join(lim.GeneratorReasons, "; "), res.MaxRate, fix)
-	case bound == nil && res.StartMissed:
+	case bound == nil && (res.StartMissed || len(steps) == 0):
+		// Nothing to explain: the start rate missed, or the search was
+		// stopped (Ctrl-C, the API) during its warm-up, before any step.
 		b.Kind, b.Evidence = KindUnknown, "no step was judged"
 	case bound == nil:
 		b.Kind = KindUnknown
@@ -298,6 +446,16 @@ func (sr *searcher) explain(res *Result, steps []Step, bound *Step, saturated bo
 		b.Evidence = join(cpu, little)
 		return
 	}
+	if mem := sr.memoryAtLimit(bound); mem != "" {
+		b.Kind = KindMemory
+		b.Evidence = join(mem, little)
+		return
+	}
+	if net := sr.networkAtLimit(bound, saturated); net != "" {
+		b.Kind = KindNetwork
+		b.Evidence = join(net, little)
+		return
+	}
 	if ovf := sr.listenOverflows(bound); ovf != "" {
 		b.Kind = KindConnections
 		b.Evidence = join(ovf, little)
@@ -307,12 +465,22 @@ func (sr *searcher) explain(res *Result, steps []Step, bound *Step, saturated bo
 	if failed == "" {
 		failed = bound.Reason
 	}
+	plateau := fmt.Sprintf("%.1f/s", res.PlateauIPS)
+	achieved := fmt.Sprintf("%.1f/s", bound.AchievedIPS)
+	if res.RequestsPerIteration > multiRequest {
+		plateau = fmt.Sprintf("%.1f iterations/s (%.1f requests/s)", res.PlateauIPS, res.PlateauRPS)
+		achieved = fmt.Sprintf("%.1f iterations/s, %.1f requests/s", bound.AchievedIPS, bound.AchievedRPS)
+	}
 	if saturated && little != "" && *b.Concurrency < 0.75 {
 		// Fewer than one request in service, yet throughput is flat: the
 		// server is busy with something the responses do not show.
+		each := "each answer"
+		if res.RequestsPerIteration > multiRequest {
+			each = "each iteration's answers"
+		}
 		b.Kind = KindUnknown
-		b.Evidence = fmt.Sprintf("throughput flat at %.1f/s while the offered rate grew (%s at %.1f/s), yet each answer took only %s: by Little's law ~%.1f requests were in service, less than one — the server is busy with work its responses do not show (work after the response, background jobs); give --monitor to see its CPU",
-			res.PlateauRPS, failed, bound.Rate, fmtMS(*b.ServiceMS), *b.Concurrency)
+		b.Evidence = fmt.Sprintf("throughput flat at %s while the offered rate grew (%s at %.1f/s), yet %s took only %s: by Little's law ~%.1f requests were in service, less than one — the server is busy with work its responses do not show (work after the response, background jobs); give --monitor to see its CPU",
+			plateau, failed, bound.Rate, each, fmtMS(*b.ServiceMS), *b.Concurrency)
 		return
 	}
 	if saturated && little != "" {
@@ -321,12 +489,35 @@ func (sr *searcher) explain(res *Result, steps []Step, bound *Step, saturated bo
 		if sr.monitored() {
 			mon = "no monitored CPU sat at its limit"
 		}
-		b.Evidence = fmt.Sprintf("throughput flat at %.1f/s while the offered rate grew and latency rose (%s at %.1f/s); %s — a pool of ~%.0f (workers, threads or connections); %s",
-			res.PlateauRPS, failed, bound.Rate, little, math.Round(*b.Concurrency), mon)
+		b.Evidence = fmt.Sprintf("throughput flat at %s while the offered rate grew and latency rose (%s at %.1f/s); %s — a pool of ~%.0f (workers, threads or connections); %s",
+			plateau, failed, bound.Rate, little, math.Round(*b.Concurrency), mon)
 		return
 	}
 	b.Kind = KindUnknown
-	b.Evidence = fmt.Sprintf("at %.1f/s the objectives failed (%s) while throughput still followed the offered rate (%.1f/s achieved); the evidence does not decide what saturated", bound.Rate, failed, bound.AchievedRPS)
+	b.Evidence = fmt.Sprintf("at %.1f/s the objectives failed (%s) while throughput still followed the offered rate (%s achieved); the evidence does not decide what saturated", bound.Rate, failed, achieved)
+}
+
+// requestsPerIteration is the requests an iteration sent on average over
+// the passing steps' windows (every step's when none passed), to two
+// digits; 0 when no iteration finished.
+func requestsPerIteration(steps []Step) float64 {
+	sum := func(all bool) (req, it int64) {
+		for _, s := range steps {
+			if all || s.passes() {
+				req += s.window.Totals().Requests
+				it += s.window.Iterations
+			}
+		}
+		return req, it
+	}
+	req, it := sum(false)
+	if it == 0 {
+		req, it = sum(true)
+	}
+	if it == 0 {
+		return 0
+	}
+	return round(float64(req)/float64(it), 2)
 }
 
 func holds(t metrics.Threshold, s metrics.Snapshot) bool {
@@ -344,26 +535,51 @@ func (sr *searcher) monitors() []report.MonitorData {
 func (sr *searcher) monitored() bool { return len(sr.monitors()) > 0 }
 
 // cpuAtLimit says which monitored CPU sat at its limit during st and not
-// at the baseline, or "".
+// at the baseline, or "". Each series is held against its own baseline
+// (a host busy with other work at the baseline does not hide a process
+// that was not), and the most specific series at its limit is named: a
+// process's, then a cgroup's, then the host's — on a shared host the
+// host may be full too, but the process's limit is what stopped it.
 func (sr *searcher) cpuAtLimit(st *Step) string {
 	for _, m := range sr.monitors() {
-		peak, peakKey := 0.0, ""
-		basePeak := 0.0
+		peak, base := map[string]float64{}, map[string]float64{}
 		for _, p := range m.Points {
 			for k, v := range p.Limits {
 				switch {
-				case within(p.T, st.Start, st.End) && v > peak:
-					peak, peakKey = v, k
+				case within(p.T, st.Start, st.End):
+					peak[k] = math.Max(peak[k], v)
 				case sr.base != nil && within(p.T, sr.base.Start, sr.base.End):
-					basePeak = math.Max(basePeak, v)
+					base[k] = math.Max(base[k], v)
 				}
 			}
 		}
-		if peak >= 95 && basePeak < 95 {
-			return fmt.Sprintf("monitor %s: %s at %.0f%% of its CPU limit at %.1f/s (%.0f%% at the baseline %.1f/s)", m.Name, peakKey, peak, st.Rate, basePeak, baseRate(sr.base))
+		best := ""
+		for k, v := range peak {
+			if v < 95 || base[k] >= 95 {
+				continue
+			}
+			if best == "" || cpuSpecificity(k) > cpuSpecificity(best) ||
+				cpuSpecificity(k) == cpuSpecificity(best) && (v > peak[best] || v == peak[best] && k < best) {
+				best = k
+			}
+		}
+		if best != "" {
+			return fmt.Sprintf("monitor %s: %s at %.0f%% of its CPU limit at %.1f/s (%.0f%% at the baseline %.1f/s)", m.Name, best, peak[best], st.Rate, base[best], baseRate(sr.base))
 		}
 	}
 	return ""
+}
+
+// cpuSpecificity ranks a CPU limit series: a process's above a cgroup's
+// above the host's.
+func cpuSpecificity(key string) int {
+	switch {
+	case strings.HasPrefix(key, "process_"):
+		return 2
+	case strings.HasPrefix(key, "cgroup_"):
+		return 1
+	}
+	return 0
 }
 
 // listenOverflows says which monitor saw the listen queue overflow during

@@ -20,9 +20,14 @@ const (
 // Step is one rate the search held and what it measured in the step's
 // judged window.
 type Step struct {
-	Phase       string  `json:"phase"`
-	Rate        float64 `json:"rate"`         // offered, iterations/s
-	AchievedRPS float64 `json:"achieved_rps"` // requests completed per second of the window
+	Phase string  `json:"phase"`
+	Rate  float64 `json:"rate"` // offered, iterations/s
+	// AchievedIPS is the iterations that finished per second of the
+	// window, the figure to hold against Rate; AchievedRPS the requests
+	// that completed (errors too): the same for a flow of one request,
+	// a multiple of it for a flow of several.
+	AchievedIPS float64 `json:"achieved_ips"`
+	AchievedRPS float64 `json:"achieved_rps"`
 	P50         float64 `json:"p50_ms"`
 	P99         float64 `json:"p99_ms"`
 	ErrorRate   float64 `json:"error_rate"` // percent of the window's requests
@@ -43,11 +48,32 @@ type Step struct {
 	// target took to recover after the step (0: no recovery needed).
 	WindowS   float64 `json:"window_s"`
 	RecoveryS float64 `json:"recovery_s,omitempty"`
+	// The health probe's answered latencies in the window (exact
+	// percentiles, ms; absent when none answered), how many probes were
+	// sent and how many failed: present only with a probe.
+	ProbeP50    *float64 `json:"probe_p50_ms,omitempty"`
+	ProbeP99    *float64 `json:"probe_p99_ms,omitempty"`
+	ProbeN      *int     `json:"probes,omitempty"`
+	ProbeErrors *int     `json:"probe_errors,omitempty"`
+	// Monitors are the monitored series' lowest and highest values in the
+	// window, by monitor and series: present only with monitors.
+	Monitors map[string]map[string]Range `json:"monitors,omitempty"`
 
 	Start, End time.Time        `json:"-"` // the judged window
 	window     metrics.Snapshot // the window's merged snapshot
 	okRPS      float64          // successful requests per second of the window
+	okIPS      float64          // successful iterations per second of the window
 	intervals  []metrics.Snapshot
+	// probeLastErr is the window's last probe failure; mon the monitors'
+	// series at the step's end (monitor.go).
+	probeLastErr string
+	mon          []monitorAt
+}
+
+// Range is a series' lowest and highest value in a step.
+type Range struct {
+	Min float64 `json:"min"`
+	Max float64 `json:"max"`
 }
 
 // passes says the step is a rate the target was shown to sustain: every
@@ -63,6 +89,7 @@ type searcher struct {
 	steps []Step
 	base  *Step   // the lowest passing step: the baseline latency
 	bound float64 // the tightest latency objective, ms (0: none)
+	probe Prober  // nil without a probe
 }
 
 // Search runs a capacity search on s, which must be an open-model run
@@ -75,18 +102,38 @@ func Search(ctx context.Context, s Session, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	sr := &searcher{o: o, s: s}
+	sr := &searcher{o: o, s: s, probe: o.Prober}
+	var hp *httpProber
+	if sr.probe == nil && o.Probe != "" {
+		hp = newHTTPProber(o)
+		sr.probe = hp
+	}
 	for _, t := range o.SLO {
 		if t.Unit == metrics.Milliseconds && (t.Op == "<" || t.Op == "<=") && (sr.bound == 0 || t.Value < sr.bound) {
 			sr.bound = t.Value
 		}
 	}
 	started := o.Clock.Now()
-	res := &Result{Schema: Schema, Target: o.Target, Started: started, Precision: o.Precision}
+	res := &Result{Schema: Schema, Target: o.Target, Started: started, Precision: o.Precision, Probe: o.Probe}
 	for _, t := range o.SLO {
 		res.SLO = append(res.SLO, t.Expr)
 	}
+	var stopProbe func()
+	if hp != nil {
+		stopProbe = hp.start()
+	}
 	err = sr.run(ctx, res)
+	if stopProbe != nil {
+		// The probes in flight finish (within their timeout), so that each
+		// step's figures include the ones that waited longest.
+		stopProbe()
+		for i := range sr.steps {
+			sr.probeStep(&sr.steps[i])
+		}
+		if sr.base != nil {
+			sr.probeStep(sr.base)
+		}
+	}
 	res.Steps = sr.steps
 	if res.Steps == nil {
 		res.Steps = []Step{}
@@ -227,6 +274,8 @@ func (sr *searcher) stepOnce(ctx context.Context, rate float64, phase string, wi
 // done judges the generator's part in st, records st and reports it.
 func (sr *searcher) done(st Step, lo, hi float64) Step {
 	sr.judgeGenerator(&st)
+	sr.probeStep(&st)
+	sr.monitorStep(&st)
 	if st.passes() && (sr.base == nil || st.Rate < sr.base.Rate) {
 		b := st
 		sr.base = &b
@@ -295,11 +344,27 @@ func (sr *searcher) recover(ctx context.Context) (time.Duration, error) {
 			continue
 		}
 		last := since[len(since)-1].Totals()
-		if last.Requests > 0 && ms(last.Latency.Quantile(0.99)) <= limit && last.Errors() == 0 {
+		if last.Requests > 0 && ms(last.Latency.Quantile(0.99)) <= limit && last.Errors() == 0 && sr.probeRecovered(t0) {
 			break
 		}
 	}
 	return o.Clock.Now().Sub(t0), nil
+}
+
+// probeRecovered says the health probe is back near its baseline: the
+// latest probe sent since t0 answered within 2× the baseline's probe p99
+// plus 5 ms. Without a probe, a baseline or a probe since t0, it does not
+// hold the recovery back.
+func (sr *searcher) probeRecovered(t0 time.Time) bool {
+	if sr.probe == nil || sr.base == nil || sr.base.ProbeP99 == nil {
+		return true
+	}
+	ps := sr.probe.Samples(t0, sr.o.Clock.Now().Add(time.Nanosecond))
+	if len(ps) == 0 {
+		return true
+	}
+	last := ps[len(ps)-1]
+	return last.Err == "" && ms(last.Latency) <= 2**sr.base.ProbeP99+5
 }
 
 // from returns the snapshots that started at or after t.

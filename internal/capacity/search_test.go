@@ -49,19 +49,27 @@ func search(t *testing.T, m model, o capacity.Options) (*capacity.Result, *fakeS
 
 func within(got, want, frac float64) bool { return math.Abs(got-want) <= frac*want }
 
+// A pool of W workers of S each takes W/S requests/s: W/(S×k)
+// iterations/s of a flow of k requests. The rates, achieved figures and
+// plateau are iterations/s, and Little's law on iterations (k requests of
+// S each) counts the W requests in service.
 func TestSearchFindsAWorkerPool(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		workers int
 		service time.Duration
+		perIter int
 	}{
-		{"one worker of 25ms", 1, 25 * time.Millisecond},
-		{"4 workers of 20ms", 4, 20 * time.Millisecond},
-		{"16 workers of 40ms", 16, 40 * time.Millisecond},
+		{"one worker of 25ms", 1, 25 * time.Millisecond, 1},
+		{"4 workers of 20ms", 4, 20 * time.Millisecond, 1},
+		{"16 workers of 40ms", 16, 40 * time.Millisecond, 1},
+		{"4 workers of 20ms, 3 requests an iteration", 4, 20 * time.Millisecond, 3},
+		{"1 worker of 10ms, 2 requests an iteration", 1, 10 * time.Millisecond, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			capa := float64(tc.workers) / tc.service.Seconds()
-			res, _ := search(t, model{Workers: tc.workers, Service: tc.service},
+			per := float64(tc.perIter)
+			capa := float64(tc.workers) / tc.service.Seconds() / per
+			res, _ := search(t, model{Workers: tc.workers, Service: tc.service, PerIter: tc.perIter},
 				capacity.Options{SLO: slo(t, "p99<250ms", "errors<1%"), Max: 5000})
 			if !within(res.MaxRate, capa, 0.10) || res.MaxRate > capa*1.06 {
 				t.Errorf("max rate %v; want within 10%% of %v (and not past it)", res.MaxRate, capa)
@@ -76,14 +84,29 @@ func TestSearchFindsAWorkerPool(t *testing.T) {
 			if math.Abs(*b.Concurrency-float64(tc.workers)) > 1 {
 				t.Errorf("concurrency %v; want %d ± 1 (%s)", *b.Concurrency, tc.workers, b.Evidence)
 			}
-			if !strings.Contains(b.Evidence, "Little's law") || !strings.Contains(b.Evidence, "no monitor given") {
-				t.Errorf("evidence does not say how it knows: %s", b.Evidence)
+			law := "Little's law on requests"
+			if tc.perIter > 1 {
+				law = "Little's law on iterations"
+			}
+			if !strings.Contains(b.Evidence, law) || !strings.Contains(b.Evidence, "no monitor given") {
+				t.Errorf("evidence does not say how it knows (%s): %s", law, b.Evidence)
+			}
+			if want := per * 1.05 * tc.service.Seconds() * 1000; b.ServiceMS == nil || math.Abs(*b.ServiceMS-want) > 0.1*want {
+				t.Errorf("service %v ms; want an iteration's %v × %v (+5 %% of the model's spread)", b.ServiceMS, per, tc.service)
 			}
 			if res.KneeRate <= 0 || res.KneeRate > res.MaxRate {
 				t.Errorf("knee %v; want in (0, max rate %v]", res.KneeRate, res.MaxRate)
 			}
-			if !within(res.PlateauRPS, capa, 0.05) {
-				t.Errorf("plateau %v; want about %v", res.PlateauRPS, capa)
+			if !within(res.PlateauIPS, capa, 0.05) || !within(res.PlateauRPS, capa*per, 0.05) {
+				t.Errorf("plateau %v iterations/s, %v requests/s; want about %v and %v", res.PlateauIPS, res.PlateauRPS, capa, capa*per)
+			}
+			if res.RequestsPerIteration != per {
+				t.Errorf("requests per iteration %v; want %v", res.RequestsPerIteration, per)
+			}
+			for _, s := range res.Steps {
+				if s.OK && (!within(s.AchievedIPS, s.Rate, 0.05) || !within(s.AchievedRPS, s.Rate*per, 0.05)) {
+					t.Errorf("passing step at %v/s achieved %v iterations/s, %v requests/s; want the rate, and %v× it", s.Rate, s.AchievedIPS, s.AchievedRPS, per)
+				}
 			}
 			// Phases in order: growth, bisection, one confirmation at max rate.
 			last := res.Steps[len(res.Steps)-1]
@@ -342,6 +365,24 @@ func TestSearchReturnsWhatItHasWhenCancelled(t *testing.T) {
 	}
 }
 
+// A stop before the first step (during the warm-up: Ctrl-C, or the
+// server's stop) gives an empty result that says so; it once indexed the
+// last step of none and panicked, which on the server is the process.
+func TestSearchCancelledBeforeAnyStep(t *testing.T) {
+	clock := newClock()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	stop := errors.New("stopped by the test")
+	cancel(stop)
+	f := newFake(model{Workers: 4, Service: 20 * time.Millisecond}, clock, time.Second)
+	res, err := capacity.Search(ctx, f, capacity.Options{SLO: slo(t, "p99<250ms"), Clock: clock})
+	if !errors.Is(err, stop) || res == nil {
+		t.Fatalf("err %v, result %v; want the cause and a result", err, res)
+	}
+	if len(res.Steps) != 0 || res.MaxRate != 0 || res.Bottleneck.Kind != capacity.KindUnknown || res.Bottleneck.Evidence == "" {
+		t.Errorf("result %+v; want no steps, no rate, an unknown bottleneck that says why", res)
+	}
+}
+
 func golden(t *testing.T, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", t.Name()+".golden")
@@ -381,13 +422,25 @@ func TestResultText(t *testing.T) {
 	golden(t, b.Bytes())
 }
 
-// Fewer requests completed than fell due: a queue grows, whatever the
+// A flow of three requests: the step lines, the curve and the plateau
+// hold achieved iterations/s against the offered ones, with the requests/s
+// beside them, and Little's law is on iterations.
+func TestResultTextOfAFlowOfThreeRequests(t *testing.T) {
+	res, _ := search(t, model{Workers: 4, Service: 20 * time.Millisecond, PerIter: 3}, capacity.Options{SLO: slo(t, "p99<250ms", "errors<1%"), Target: "orders"})
+	var b bytes.Buffer
+	if err := capacity.WriteText(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, b.Bytes())
+}
+
+// Fewer iterations finished than fell due: a queue grows, whatever the
 // percentiles of the window say yet.
 func TestSearchFailsARateWhoseRequestsPileUp(t *testing.T) {
 	res, _ := search(t, model{Workers: 4, Service: 20 * time.Millisecond}, capacity.Options{SLO: slo(t, "p99<5s"), Start: 240, Max: 240})
 	s := res.Steps[0]
-	if s.OK || !strings.Contains(s.Reason, "requests pile up") {
-		t.Errorf("step at 240/s over a capacity of 200/s: ok %v reason %q; want a failure for requests piling up", s.OK, s.Reason)
+	if s.OK || !strings.Contains(s.Reason, "iterations pile up") {
+		t.Errorf("step at 240/s over a capacity of 200/s: ok %v reason %q; want a failure for iterations piling up", s.OK, s.Reason)
 	}
 	// At capacity, as many complete as fall due.
 	res, _ = search(t, model{Workers: 4, Service: 20 * time.Millisecond}, capacity.Options{SLO: slo(t, "p99<5s"), Start: 200, Max: 200})

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,12 +34,19 @@ type capacityFlags struct {
 	slo        []string
 	start, max float64
 	step       time.Duration
+	probe      string
+	link       string
 }
+
+// capacityOuts are where a search's result is written: json=PATH
+// (surge.capacity/v1) and html=PATH (its page); "" for none.
+type capacityOuts struct{ json, html string }
 
 func capacityCmd(env Env) *cobra.Command {
 	var (
-		f runFlags
-		c capacityFlags
+		f   runFlags
+		c   capacityFlags
+		rem capacityRemote // --server, --agents: capacity_remote.go
 	)
 	cmd := &cobra.Command{
 		Use:   "capacity (-u URL | URL | SCENARIO.yaml) --slo EXPR... [flags]",
@@ -47,12 +57,17 @@ whose rate changes live: a warm-up, steps growing ×2 until an objective fails,
 bisection to 5 %, and a confirming hold. Each step waits a third of --step for
 the rate change to settle, then judges the rest on exact percentiles of the
 window. A clearly failing step stops early, and the target recovers at the
-start rate before the next one.
+start rate before the next one. Rates are iterations/s: for a flow of several
+requests the achieved requests/s are shown beside them. The objectives'
+flow[NAME] and endpoint[NAME] must name the plan's flows and steps.
 
 It prints each step live (on stderr), then the max rate, the knee (where
 latency turned upward) and the bottleneck with its evidence: concurrency
-(Little's law), errors, connections, cpu (from --monitor), generator (Surge
-itself was the limit: the rate is a lower bound), or unknown.
+(Little's law), errors, connections, cpu, memory or network (from --monitor),
+generator (Surge itself was the limit: the rate is a lower bound), or unknown
+when the evidence does not decide. --probe samples a health endpoint at 2/s
+throughout, off the load: its latency per step shows a health check starving.
+After the steps it draws the curve in brief; --out html=PATH draws it in full.
 
 Exit codes: 0 a rate was found; 3 even the start rate misses the objectives;
 2 invalid usage (nothing was sent); 130 interrupted; 1 anything else.`,
@@ -66,11 +81,14 @@ Exit codes: 0 a rate was found; 3 even the start rate misses the objectives;
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			plan, opts, outPath, err := c.setup(cmd, args, env, &f)
+			plan, opts, outs, err := c.setup(cmd, args, env, &f)
 			if err != nil {
 				return usageErr(err)
 			}
-			return runCapacity(cmd.Context(), env, plan, opts, outPath, f.quiet)
+			if rem.wanted(cmd) {
+				return rem.run(cmd, env, plan, opts, outs, f.quiet)
+			}
+			return runCapacity(cmd.Context(), env, plan, opts, outs, f.quiet)
 		},
 	}
 	fl := cmd.Flags()
@@ -89,15 +107,18 @@ Exit codes: 0 a rate was found; 3 even the start rate misses the objectives;
 	fl.IntVar(&f.maxVUs, "max-vus", 0, "cap on concurrent in-flight iterations (default: --max × timeout, at most 20000)")
 	fl.DurationVar(&f.timeout, "timeout", engine.DefaultTimeout, "per-request timeout")
 	fl.StringArrayVar(&f.monitors, "monitor", nil, "scrape a Prometheus text endpoint during the search: URL or NAME=URL (repeatable); its CPU is evidence of the bottleneck")
-	fl.StringArrayVar(&f.outs, "out", nil, "write the result: json=PATH (surge.capacity/v1)")
+	fl.StringVar(&c.probe, "probe", "", "a health endpoint's URL, sampled at 2/s throughout on a client of its own (not load): its latency per step shows a health check starving under load")
+	fl.StringVar(&c.link, "link", "", "the monitored host's network link speed, e.g. 1Gbit or 125MB (per second, each way), when its monitor does not give node_network_speed_bytes")
+	fl.StringArrayVar(&f.outs, "out", nil, "write the result: json=PATH (surge.capacity/v1), html=PATH (the curve); repeatable")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no live step lines")
 	fl.BoolVar(&f.insecure, "insecure", false, "skip TLS certificate verification")
+	rem.addFlags(fl)
 	return cmd
 }
 
 // setup validates the flags and builds the plan of the search's one run:
 // the request as surge run builds it, in the open model at the start rate.
-func (c *capacityFlags) setup(cmd *cobra.Command, args []string, env Env, f *runFlags) (scenario.Plan, capacity.Options, string, error) {
+func (c *capacityFlags) setup(cmd *cobra.Command, args []string, env Env, f *runFlags) (scenario.Plan, capacity.Options, capacityOuts, error) {
 	var probs []string
 	bad := func(format string, a ...any) { probs = append(probs, fmt.Sprintf(format, a...)) }
 	var o capacity.Options
@@ -125,29 +146,45 @@ func (c *capacityFlags) setup(cmd *cobra.Command, args []string, env Env, f *run
 	if c.step < 3*time.Second {
 		bad("--step %v: want at least 3s (a third settles, the rest is judged in 1s intervals)", c.step)
 	}
-	outPath := ""
+	var outs capacityOuts
 	for _, s := range f.outs {
 		kind, path, ok := strings.Cut(s, "=")
+		dst := map[string]*string{"json": &outs.json, "html": &outs.html}[kind]
 		switch {
 		case !ok || path == "":
-			bad("--out %q: want json=PATH", s)
-		case kind != "json":
-			bad("--out %q: surge capacity writes json=PATH (surge.capacity/v1)", s)
-		case outPath != "":
-			bad("--out %q: give one json=PATH", s)
+			bad("--out %q: want json=PATH or html=PATH", s)
+		case dst == nil:
+			bad("--out %q: surge capacity writes json=PATH (surge.capacity/v1) and html=PATH", s)
+		case *dst != "":
+			bad("--out %q: give one %s=PATH", s, kind)
 		default:
-			outPath = path
+			*dst = path
 			if err := checkOutputs([]output{{kind, path}}); err != nil {
 				bad("%v", err)
 			}
 		}
+	}
+	if outs.json != "" && outs.json == outs.html {
+		bad("--out json=%s and html=%s: give each its own file", outs.json, outs.html)
+	}
+	if c.probe != "" {
+		if u, err := url.Parse(c.probe); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("--probe %q: want an http:// or https:// URL, e.g. http://127.0.0.1:8080/health", c.probe)
+		}
+	}
+	if c.link != "" {
+		v, err := parseLinkSpeed(c.link)
+		if err != nil {
+			bad("--link %q: %v", c.link, err)
+		}
+		o.LinkBytesPerSec = v
 	}
 	plan, err := f.plan(cmd, args, env)
 	if err != nil {
 		probs = append(probs, err.Error())
 	}
 	if len(probs) > 0 {
-		return plan, o, "", errors.New(strings.Join(probs, "; "))
+		return plan, o, outs, errors.New(strings.Join(probs, "; "))
 	}
 	// One open-model run at the start rate, held until the search stops
 	// it; the search sets every rate after that.
@@ -158,25 +195,80 @@ func (c *capacityFlags) setup(cmd *cobra.Command, args []string, env Env, f *run
 	if plan.Load.MaxVUs == 0 {
 		plan.Load.MaxVUs = engine.DefaultMaxVUs(c.max, plan.Timeout)
 	}
-	plan.Thresholds = nil // the search judges its objectives step by step
-	if err := plan.Validate(); err != nil {
-		return plan, o, "", err
+	// The objectives are checked against the plan as surge run's
+	// thresholds are (a flow or endpoint it does not have, with the name
+	// it may have meant), before anything is sent; then the search judges
+	// them step by step, not the run.
+	plan.Thresholds = sloExprs(o.SLO)
+	err = plan.Validate()
+	plan.Thresholds = nil
+	if err != nil {
+		return plan, o, outs, sloProblems(err)
 	}
 	settle := c.step / 3
 	o.Start, o.Max, o.Settle, o.Window = c.start, c.max, settle, c.step-settle
 	o.Confirm = 2 * o.Window
 	o.Cores, o.MaxVUs = runtime.GOMAXPROCS(0), plan.Load.MaxVUs
+	o.Probe, o.ProbeInsecure = c.probe, f.insecure
 	o.Target = plan.Name
 	if len(plan.Flows) == 1 && len(plan.Flows[0].Steps) == 1 {
 		o.Target = plan.Flows[0].Steps[0].URL
 	}
-	return plan, o, outPath, nil
+	return plan, o, outs, nil
+}
+
+// sloProblems names the --slo flag in the plan's threshold problems (the
+// plan's thresholds were the objectives when it was validated); the other
+// problems are left as they are.
+func sloProblems(err error) error {
+	var probs scenario.Problems
+	if !errors.As(err, &probs) {
+		return err
+	}
+	out := make(scenario.Problems, len(probs))
+	for i, p := range probs {
+		out[i] = p
+		var pe *scenario.Error
+		if errors.As(p, &pe) && strings.HasPrefix(pe.Path, "thresholds[") {
+			e := *pe
+			e.Msg = "--slo " + strings.TrimPrefix(e.Msg, "threshold ")
+			e.Path, e.Context = "", ""
+			out[i] = &e
+		}
+	}
+	return out
+}
+
+// linkUnits are the units --link takes, in bytes per second.
+var linkUnits = map[string]float64{
+	"bit": 1.0 / 8, "kbit": 1e3 / 8, "mbit": 1e6 / 8, "gbit": 1e9 / 8, "tbit": 1e12 / 8,
+	"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30,
+}
+
+// parseLinkSpeed reads a link speed such as 1Gbit, 100Mbit/s or 125MB
+// into bytes per second.
+func parseLinkSpeed(s string) (float64, error) {
+	t := strings.TrimSuffix(strings.TrimSpace(s), "/s")
+	i := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	if i <= 0 {
+		return 0, errors.New("want a number and a unit, e.g. 1Gbit, 100Mbit or 125MB")
+	}
+	n, err := strconv.ParseFloat(t[:i], 64)
+	unit, ok := linkUnits[strings.ToLower(strings.TrimSpace(t[i:]))]
+	switch {
+	case err != nil || !(n > 0) || math.IsInf(n, 0):
+		return 0, errors.New("want a speed > 0, e.g. 1Gbit")
+	case !ok:
+		return 0, fmt.Errorf("unit %q: want bit, Kbit, Mbit, Gbit, B, KB, MB, GB, KiB, MiB or GiB", t[i:])
+	}
+	return n * unit, nil
 }
 
 // runCapacity runs the search in one run session and reports it. The
 // first interrupt ends the search with the steps so far (reported, exit
 // 130).
-func runCapacity(ctx context.Context, env Env, plan scenario.Plan, o capacity.Options, outPath string, quiet bool) error {
+func runCapacity(ctx context.Context, env Env, plan scenario.Plan, o capacity.Options, outs capacityOuts, quiet bool) error {
 	sess := run.New(plan, run.Options{})
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -212,10 +304,8 @@ func runCapacity(ctx context.Context, env Env, plan scenario.Plan, o capacity.Op
 	if err := capacity.WriteText(env.Stdout, res); err != nil {
 		return err
 	}
-	if outPath != "" {
-		if err := writeCapacityJSON(outPath, res); err != nil {
-			return err
-		}
+	if err := writeCapacityOuts(outs, res); err != nil {
+		return err
 	}
 	switch {
 	case errors.Is(serr, ErrInterrupted):
@@ -236,7 +326,22 @@ func sloExprs(ts []metrics.Threshold) []string {
 	return out
 }
 
-func writeCapacityJSON(path string, res *capacity.Result) error {
+// writeCapacityOuts writes the result to each of outs.
+func writeCapacityOuts(outs capacityOuts, res *capacity.Result) error {
+	if outs.json != "" {
+		if err := writeCapacityFile(outs.json, res, capacity.WriteJSON); err != nil {
+			return err
+		}
+	}
+	if outs.html != "" {
+		if err := writeCapacityFile(outs.html, res, capacity.WriteHTML); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeCapacityFile(path string, res *capacity.Result, write func(io.Writer, *capacity.Result) error) error {
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("writing the capacity result: %w", err)
@@ -246,7 +351,7 @@ func writeCapacityJSON(path string, res *capacity.Result) error {
 	if err != nil {
 		return fmt.Errorf("writing the capacity result: %w", err)
 	}
-	err = capacity.WriteJSON(fh, res)
+	err = write(fh, res)
 	if cerr := fh.Close(); err == nil {
 		err = cerr
 	}

@@ -44,9 +44,23 @@ func TestCapacityBadUsage(t *testing.T) {
 		{"start 0", []string{"-u", u, "--slo", "p99<1s", "--start", "0"}, "--start 0: want a rate > 0"},
 		{"max below start", []string{"-u", u, "--slo", "p99<1s", "--start", "50", "--max", "10"}, "--max 10: want a rate between --start (50)"},
 		{"short step", []string{"-u", u, "--slo", "p99<1s", "--step", "1s"}, "--step 1s: want at least 3s"},
-		{"html out", []string{"-u", u, "--slo", "p99<1s", "--out", "html=x.html"}, "surge capacity writes json=PATH"},
+		{"csv out", []string{"-u", u, "--slo", "p99<1s", "--out", "csv=x.csv"}, "surge capacity writes json=PATH (surge.capacity/v1) and html=PATH"},
+		{"two html outs", []string{"-u", u, "--slo", "p99<1s", "--out", "html=a.html", "--out", "html=b.html"}, `--out "html=b.html": give one html=PATH`},
+		{"json and html in one file", []string{"-u", u, "--slo", "p99<1s", "--out", "html=a", "--out", "json=a"}, "give each its own file"},
+		{"bad probe", []string{"-u", u, "--slo", "p99<1s", "--probe", "127.0.0.1:8080/health"}, `--probe "127.0.0.1:8080/health": want an http:// or https:// URL`},
+		{"bad link unit", []string{"-u", u, "--slo", "p99<1s", "--link", "1Gbps"}, `--link "1Gbps": unit "Gbps"`},
+		{"bad link number", []string{"-u", u, "--slo", "p99<1s", "--link", "fast"}, `--link "fast": want a number and a unit`},
 		{"no target", []string{"--slo", "p99<1s"}, "nothing to test"},
 		{"two problems at once", []string{"-u", u, "--start", "0"}, "no objective: give at least one --slo"},
+		// Objectives name the plan's flows and steps as surge run's
+		// thresholds do, checked the same way before anything is sent.
+		{"unknown flow", []string{"testdata/capacity-two-steps.yaml", "-u", tb.URL(), "--slo", "flow[brows].p99<1s"},
+			"--slo \"flow[brows].p99<1s\": no flow is named `brows`; did you mean `browse`?"},
+		{"unknown endpoint", []string{"testdata/capacity-two-steps.yaml", "-u", tb.URL(), "--slo", "p99<1s", "--slo", "endpoint[itme].p99<1s"},
+			"--slo \"endpoint[itme].p99<1s\": no step is named `itme`; did you mean `item`?"},
+		{"a step as a flow", []string{"testdata/capacity-two-steps.yaml", "-u", tb.URL(), "--slo", "flow[list].p99<1s"},
+			"`list` is a step: write endpoint[list] for its requests"},
+		{"no such flow in a quick plan", []string{"-u", u, "--slo", "flow[order].p99<1s"}, "--slo \"flow[order].p99<1s\": no flow is named `order`"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, stderr, code := capacityMain(t, tc.args...)
@@ -101,16 +115,26 @@ func TestCapacityJSONShape(t *testing.T) {
 	}
 	tb := testutil.StartTarget(t, testbed.Options{Workers: 4, WorkTime: 20 * time.Millisecond})
 	out := filepath.Join(t.TempDir(), "cap.json")
+	page := filepath.Join(t.TempDir(), "cap.html")
 	stdout, stderr, code := capacityMain(t, "-u", tb.URL()+"/work", "--slo", "p99<500ms", "--slo", "errors<1%",
-		"--start", "10", "--max", "20", "--step", "3s", "--out", "json="+out)
+		"--start", "10", "--max", "20", "--step", "3s", "--probe", tb.URL()+"/health", "--out", "json="+out, "--out", "html="+page)
 	if code != cli.ExitOK {
 		t.Fatalf("exit %d; want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	if !strings.Contains(stderr, "grow        10.0/s") || !strings.Contains(stderr, "left") {
+	if !strings.Contains(stderr, "grow        10.0/s") || !strings.Contains(stderr, "left") || !strings.Contains(stderr, "probe p50 ") {
 		t.Errorf("no live step line with the time left on stderr:\n%s", stderr)
 	}
-	if !strings.Contains(stdout, "max rate:   20.0/s (a lower bound") || !strings.Contains(stdout, "bottleneck: unknown") {
+	if !strings.Contains(stdout, "max rate:   20.0/s (a lower bound") || !strings.Contains(stdout, "bottleneck: unknown") ||
+		!strings.Contains(stdout, "the curve, by offered rate") {
 		t.Errorf("stdout:\n%s", stdout)
+	}
+	// The page embeds the same document.
+	h, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(h, []byte(`id="surge-capacity"`)) || !bytes.Contains(h, []byte(`id="chart-throughput"`)) {
+		t.Errorf("the html output is not the capacity page (%d bytes)", len(h))
 	}
 	b, err := os.ReadFile(out)
 	if err != nil {
@@ -148,11 +172,62 @@ func TestCapacityJSONShape(t *testing.T) {
 		t.Errorf("the JSON's fields differ from %s (rerun with -update-capacity and review):\n%s", golden, got)
 	}
 	// CONTRACT.md's fields, whatever else the golden file lists.
-	for _, f := range []string{"schema", "slo[]", "max_rate", "knee_rate", "steps[].rate", "steps[].achieved_rps",
-		"steps[].p50_ms", "steps[].p99_ms", "steps[].error_rate", "steps[].ok", "bottleneck.kind", "bottleneck.evidence"} {
+	for _, f := range []string{"schema", "slo[]", "max_rate", "knee_rate", "steps[].rate", "steps[].achieved_rps", "steps[].achieved_ips",
+		"steps[].p50_ms", "steps[].p99_ms", "steps[].error_rate", "steps[].ok", "bottleneck.kind", "bottleneck.evidence",
+		"steps[].probe_p50_ms", "steps[].probe_p99_ms", "steps[].probe_errors", "probe"} {
 		if !paths[f] {
 			t.Errorf("surge.capacity/v1 lacks %s", f)
 		}
+	}
+}
+
+// A scenario whose flow sends two requests an iteration, with objectives
+// on its flow and one of its steps (names the plan has, so the search
+// runs): the rates are iterations/s, the achieved iterations/s are held
+// against them and the requests/s are shown beside them.
+func TestCapacityAFlowOfTwoSteps(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a search of ~12s")
+	}
+	tb := testutil.StartTarget(t, testbed.Options{})
+	out := filepath.Join(t.TempDir(), "cap.json")
+	stdout, stderr, code := capacityMain(t, "testdata/capacity-two-steps.yaml", "-u", tb.URL(), "--slo", "flow[browse].p99<500ms",
+		"--slo", "endpoint[item].p99<500ms", "--start", "20", "--max", "20", "--step", "3s", "--out", "json="+out)
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d; want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "req/s)") || !strings.Contains(stdout, "2.00 per iteration") {
+		t.Errorf("stdout without the requests/s beside the iterations/s:\n%s", stdout)
+	}
+	var res struct {
+		MaxRate  float64 `json:"max_rate"`
+		PerIter  float64 `json:"requests_per_iteration"`
+		Plateau  float64 `json:"plateau_ips"`
+		Requests float64 `json:"plateau_rps"`
+		Steps    []struct {
+			Rate, IPS, RPS float64
+			OK             bool
+		} `json:"steps"`
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The steps' fields by their JSON names.
+	b = bytes.ReplaceAll(bytes.ReplaceAll(b, []byte(`"achieved_ips"`), []byte(`"IPS"`)), []byte(`"achieved_rps"`), []byte(`"RPS"`))
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.MaxRate != 20 || res.PerIter != 2 || len(res.Steps) == 0 {
+		t.Fatalf("max rate %v, %v requests per iteration, %d steps; want 20, 2, some", res.MaxRate, res.PerIter, len(res.Steps))
+	}
+	for _, st := range res.Steps {
+		if !st.OK || st.IPS < 19 || st.IPS > 21 || st.RPS < 38 || st.RPS > 42 {
+			t.Errorf("step at %v/s: ok %v, %v iterations/s, %v requests/s; want a pass at ~20 and ~40", st.Rate, st.OK, st.IPS, st.RPS)
+		}
+	}
+	if res.Plateau < 19 || res.Requests < 38 {
+		t.Errorf("plateau %v iterations/s, %v requests/s; want ~20 and ~40", res.Plateau, res.Requests)
 	}
 }
 
@@ -231,4 +306,26 @@ func (w *lockedWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.String()
+}
+
+// The demo refuses what it cannot write, before it starts anything.
+func TestDemoBadUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--out", "csv=x.csv"}, `--out "csv=x.csv": the demo writes json=PATH (surge.capacity/v1) or html=PATH`},
+		{[]string{"--out", "json=a.json", "--out", "json=b.json"}, `give one json=PATH`},
+		{[]string{"--duration", "2s"}, "--duration must be at least 3s"},
+	} {
+		var out, errOut bytes.Buffer
+		err := cli.Main(context.Background(), cli.Env{Args: append([]string{"demo"}, tc.args...), Stdout: &out, Stderr: &errOut,
+			Getenv: func(string) string { return "" }})
+		if code := cli.ExitCode(err); code != cli.ExitUsage || !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("demo %v: exit %d, stderr %q; want %d saying %q", tc.args, code, errOut.String(), cli.ExitUsage, tc.want)
+		}
+		if strings.Contains(out.String(), "testbed listening") {
+			t.Errorf("demo %v started the testbed", tc.args)
+		}
+	}
 }

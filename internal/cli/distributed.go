@@ -148,6 +148,8 @@ wait:
 		return &sum, fmt.Errorf("run stopped by a signal; the summary and reports cover what was sent: %w", ErrInterrupted)
 	case status == "failed":
 		return &sum, fmt.Errorf("the run failed on the server: %s", failure)
+	case status == "stopped" && failure == server.ErrShutdown.Error():
+		return &sum, fmt.Errorf("the server stopped the run: %s; the summary and reports cover what was sent", failure)
 	case status == "stopped":
 		return &sum, fmt.Errorf("run %w; the summary and reports cover what was sent", ErrStoppedRemotely)
 	}

@@ -36,6 +36,7 @@ type runFlags struct {
 	thresholds, outs            []string
 	monitors                    []string
 	quiet, insecure             bool
+	http2                       bool
 }
 
 func runCmd(env Env) *cobra.Command {
@@ -130,6 +131,7 @@ and reports are still written); 1 anything else.`,
 	fl.StringArrayVar(&f.monitors, "monitor", nil, "scrape a Prometheus text endpoint during the run: URL or NAME=URL (repeatable), e.g. api=http://10.0.0.5:9465/metrics")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no live progress")
 	fl.BoolVar(&f.insecure, "insecure", false, "skip TLS certificate verification")
+	fl.BoolVar(&f.http2, "http2", false, "speak HTTP/2 to every target: with prior knowledge to http:// (h2c), h2 only over TLS (scenario: defaults.http: 2)")
 	record = addRecordFlags(fl)
 	dist = addDistFlags(fl)
 	return cmd
@@ -313,6 +315,13 @@ func (f *runFlags) overrides(cmd *cobra.Command) (scenario.Overrides, error) {
 	}
 	if set("insecure") {
 		o.Insecure = &f.insecure
+	}
+	if set("http2") {
+		v := 1 // --http2=false: HTTP/1.1, whatever the file says
+		if f.http2 {
+			v = 2
+		}
+		o.HTTP = &v
 	}
 	if set("stages") {
 		st, err := engine.ParseStages(f.stages)

@@ -22,6 +22,8 @@ func testbedCmd(env Env) *cobra.Command {
   "connections", each query holding one for --db-time) /error?rate=F /status/CODE
   /big?kb=N /slow?ms=N /hang /reset /close /garbage
   /login /me /todos /products /sales /stock (the API the examples/ use)
+  POST /orders, GET /orders/ID (202 at once; a consumer does one job per
+  --order-job; queued, done, or dead after waiting --order-max-wait)
   /__stats (requests received, as JSON)
   /metrics (Prometheus text: testbed_requests_in_flight,
   testbed_requests_total{class}, testbed_workers_busy, testbed_workers_queued,
@@ -56,6 +58,9 @@ func testbedCmd(env Env) *cobra.Command {
 	fl.DurationVar(&o.DBWaitTimeout, "db-wait-timeout", 0, "a /db request that waits longer for a connection is answered 500 \"DB connection timeout\" (0: waits as long as it takes)")
 	fl.DurationVar(&o.BackgroundCPU, "background-cpu", 0, "CPU-bound work each /work request does on its worker after its answer is sent (jobs starving requests)")
 	fl.DurationVar(&o.HealthTime, "health-time", 0, "how long /health holds a worker: it queues behind /work for the same workers")
+	fl.DurationVar(&o.Orders.Job, "order-job", testbed.DefaultOrderJob, "how long the /orders queue's consumer works on each order (capacity: 1/order-job orders/s)")
+	fl.DurationVar(&o.Orders.MaxWait, "order-max-wait", testbed.DefaultOrderMaxWait, "an order that waits longer for the consumer goes to the dead-letter queue")
+	fl.IntVar(&o.Orders.Queue, "order-queue", testbed.DefaultOrderQueue, "the most orders waiting for the consumer; POST /orders beyond it is answered 503")
 	fl.DurationVar(&o.Latency, "latency", 0, "latency added to every request")
 	fl.DurationVar(&o.Jitter, "jitter", 0, "random extra latency, uniform in [0, jitter)")
 	fl.Float64Var(&o.ErrorRate, "error-rate", 0, "fraction of /work and /api/items requests answered 500")

@@ -1,7 +1,9 @@
 // Package compare tells whether one run is better or worse than another,
 // metric by metric, and whether they can be compared at all: runs offered
-// different loads are "incomparable". It reads summaries (report) and
-// plans (scenario), never the store or the server.
+// different loads are "incomparable". It also compares the target
+// monitors' series both runs have (monitors.go), which never change the
+// verdict. It reads summaries (report) and plans (scenario), never the
+// store or the server.
 package compare
 
 import (
@@ -84,6 +86,13 @@ type Comparison struct {
 	// EnoughData is false when a run has too few steady intervals for the
 	// rank test: the verdict is then "same" for want of evidence.
 	EnoughData bool `json:"enough_data"`
+	// Monitors compares the target monitors' series both runs have
+	// (monitors.go); empty when they share none. They do not change the
+	// verdict: its reason names those beyond noise.
+	Monitors []MonitorDelta `json:"monitors"`
+	// Flows compares the flows' and poll steps' end-to-end durations both
+	// runs have (flows.go); they do not change the verdict either.
+	Flows []FlowDelta `json:"flows"`
 }
 
 // Run is one side of a comparison.
@@ -252,6 +261,19 @@ func Compare(a, b Run) Comparison {
 			c.Reason = "no metric changed beyond the run-to-run noise"
 		}
 	}
+	c.Monitors = compareMonitors(sums, steady, len(incomparable) > 0)
+	var target []string
+	for _, d := range c.Monitors {
+		switch d.Verdict {
+		case verdictBetter, verdictWorse, verdictChanged:
+			target = append(target, d.Reason)
+		}
+	}
+	if len(target) > 0 {
+		c.Reason += "; on the target (not part of the verdict): " + strings.Join(target, "; ")
+	}
+	c.Flows = compareFlows(sums, len(incomparable) > 0)
+	c.Reason += flowsNote(c.Flows)
 	return c
 }
 

@@ -26,8 +26,33 @@ const DefaultInterval = time.Second
 // take what they were sent and close.
 const sinkCloseTimeout = time.Minute
 
-// startDelay gives every agent time to prepare before the common start.
-const startDelay = 50 * time.Millisecond
+// The start lead: how far ahead of now the common start is set, so that
+// every agent has its segment, and is ready, by then. A local agent needs
+// only minStartLead (compiling the plan, its client); a remote one needs
+// its segment to cross the network too, and its clock offset is known
+// within half a round trip: the lead is minStartLead plus leadRoundTrips
+// of the slowest agent's round trip (as its clock handshake measured it),
+// at most maxStartLead. On loopback it stays about minStartLead.
+const (
+	minStartLead   = 50 * time.Millisecond
+	leadRoundTrips = 4
+	maxStartLead   = 10 * time.Second
+)
+
+// A roundTripper is an agent across a network: RoundTrip is the round
+// trip to it (remote.Agent: the least of its clock handshake's pings).
+type roundTripper interface{ RoundTrip() time.Duration }
+
+// startLead returns the start lead for agents (see minStartLead).
+func startLead(agents []agent.Agent) time.Duration {
+	var rtt time.Duration
+	for _, a := range agents {
+		if r, ok := a.(roundTripper); ok {
+			rtt = max(rtt, r.RoundTrip())
+		}
+	}
+	return min(minStartLead+leadRoundTrips*rtt, maxStartLead)
+}
 
 // Options configure a run. The zero value runs locally with one agent.
 type Options struct {
@@ -228,7 +253,7 @@ func (c *Controller) Live() ([]metrics.Snapshot, time.Time) {
 // wrapping ErrAllAgentsLost; one aborted by LossAbort returns its Result
 // (Stopped says which agent) and that cause as its error.
 func (c *Controller) Run(ctx context.Context) (*Result, error) {
-	start := time.Now().Add(startDelay)
+	start := time.Now().Add(startLead(c.agents))
 	c.mu.Lock()
 	c.start = start
 	c.mu.Unlock()
@@ -236,14 +261,17 @@ func (c *Controller) Run(ctx context.Context) (*Result, error) {
 	defer abort(nil)
 	segs := Split(c.plan, len(c.agents))
 	// A stop before the end is an event of the run, at the moment it came.
-	stopRecorded := make(chan struct{})
-	stopped := context.AfterFunc(ctx, func() {
-		defer close(stopRecorded)
+	recordStop := sync.OnceFunc(func() {
 		e := Event{At: time.Now(), Kind: EventStop}
 		if cause := context.Cause(ctx); cause != nil {
 			e.Detail = cause.Error()
 		}
 		c.event(e)
+	})
+	stopRecorded := make(chan struct{})
+	stopped := context.AfterFunc(ctx, func() {
+		defer close(stopRecorded)
+		recordStop()
 	})
 	defer stopped()
 	following := make(chan struct{}) // closed when the run's agents have all returned
@@ -323,6 +351,8 @@ func (c *Controller) Run(ctx context.Context) (*Result, error) {
 			k := sort.SearchInts(seqs, s)
 			seqs = slices.Insert(seqs, k, s)
 		}
+		// Named, so that the merged snapshot keeps each agent's part.
+		p.snap.Agent, p.snap.AgentCores = c.agents[p.agent].Name(), truths[p.agent].res.Cores
 		pending[s] = append(pending[s], p.snap)
 		lastSeq[p.agent] = s
 		truths[p.agent].add(&p.snap)
@@ -392,8 +422,16 @@ func (c *Controller) Run(ctx context.Context) (*Result, error) {
 			c.opts.Logger.Warn("closing sink", "err", err)
 		}
 	}
-	if !stopped() {
-		<-stopRecorded // the stop came: its event is recorded before the Result is made
+	// The stop, if one came, is recorded before the Result is made. A
+	// cancelled context closes its Done channel before it tells the
+	// AfterFunc, so the agents may all have returned, and this be reached,
+	// before f was started: then stopped() stops it, and the stop is
+	// recorded here.
+	switch {
+	case !stopped():
+		<-stopRecorded
+	case ctx.Err() != nil:
+		recordStop()
 	}
 	timeline, _ := c.Live()
 	events := c.Events()

@@ -1,6 +1,7 @@
 // Package controller owns a run: it splits the plan into one segment per
 // agent (Split: exact shares that add up to the plan), starts the agents at
-// a common time, merges their snapshots interval by interval (an interval
+// a common time (set ahead by 50 ms and 4 round trips of the slowest
+// remote agent, so that its segment arrives first), merges their snapshots interval by interval (an interval
 // is emitted once every running agent has sent it, in order), feeds each
 // merged snapshot to the sink (detached: sink.Detach gives it a goroutine
 // of its own, so a slow sink never stalls the merge), and returns the

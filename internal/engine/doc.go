@@ -16,7 +16,12 @@
 // iterations, dropped iterations, start lag and the VU gauge into a
 // metrics.Recorder. In the open model every due iteration is either
 // started or dropped (no VU free within the timeout, or the run stopped);
-// DueBy tells how many were due by an instant — the offered load.
+// DueBy tells how many were due by an instant — the offered load. The
+// count is the plan's at the edges too: a live rate change re-times the
+// iteration the scheduler was waiting for (none is lost to it); an
+// iteration due before the planned end is started or dropped however late
+// the scheduler sees the end, and one due after it is neither; a rate of 0
+// pauses the schedule until the end or the next change.
 //
 //	e, err := engine.New(engine.Config{Model: engine.Open, Profile: engine.Constant(200, time.Minute), MaxVUs: 50}, workload, rec)
 //	go func() { time.Sleep(10 * time.Second); e.Adjust(400) }() // the rest of the run at 400/s

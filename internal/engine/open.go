@@ -120,6 +120,20 @@ func (e *Engine) runOpen(user, soft context.Context, stop context.CancelFunc, ha
 	var woke time.Time    // when the last precise sleep ended
 	var noYield time.Time // no waiting for a free VU before this
 	var sent int64
+	// The planned end: the deadline of soft, unless the caller's context
+	// has an earlier one (then it is the caller's stop, and user.Err() is
+	// set when it comes). An iteration due before it is part of the plan
+	// however late the scheduler sees the end come: it still goes if the
+	// queue has room (late, so its wait is in its latency), and is dropped
+	// if not. One due at or after it is not part of the plan.
+	plannedEnd, _ := soft.Deadline()
+	ending := soft.Done()
+	// afterEnd reports whether the schedule was cut and due is not to be
+	// sent: a stop, or due at or after the planned end. Called only once
+	// soft is done.
+	afterEnd := func(due time.Time) bool {
+		return user.Err() != nil || soft.Err() != context.DeadlineExceeded || !due.Before(plannedEnd)
+	}
 schedule:
 	for e.cfg.Iterations == 0 || sent < e.cfg.Iterations {
 		// A rate change is seen here too, not only in the long wait
@@ -132,10 +146,27 @@ schedule:
 		default:
 		}
 		off, ok := pacer.Next()
-		if !ok {
-			break
-		}
 		due := start.Add(off)
+		if !ok || !due.Before(plannedEnd) {
+			// Nothing more is due before the planned end at this rate (the
+			// profile has run out, or its rate is too low for another
+			// iteration, or 0): wait for the end, or for a rate change that
+			// makes more due. An iteration not due before the end is never
+			// sent, even when soft, whose timer runs on a goroutine of its
+			// own, is done late.
+			select {
+			case <-ending:
+				break schedule
+			case v := <-e.adjust:
+				if ok {
+					pacer.retake(time.Since(start), v) // the held one is not due
+				} else {
+					pacer.SetRate(time.Since(start), v)
+				}
+				e.offered.follow(pacer)
+				continue
+			}
+		}
 		if d := time.Until(due); d > preciseWait {
 			// A long wait: sleep on a timer that a stop or an adjustment
 			// can interrupt, until shortly before the due time. No
@@ -145,12 +176,18 @@ schedule:
 			timer.Reset(d - preciseWait)
 			select {
 			case <-timer.C:
-			case <-soft.Done():
+			case <-ending:
 				timer.Stop()
-				break schedule
+				if afterEnd(due) {
+					break schedule
+				}
+				// The wait woke late, after the planned end, for an
+				// iteration due before it: it still goes, below.
 			case v := <-e.adjust:
 				timer.Stop()
-				pacer.SetRate(time.Since(start), v)
+				// The held iteration is not due yet: it is due where the
+				// new rate puts it, and Next returns it again.
+				pacer.retake(time.Since(start), v)
 				e.offered.follow(pacer)
 				continue
 			}
@@ -189,22 +226,38 @@ schedule:
 		if needVU() {
 			spawn()
 		}
-		if dl, _ := soft.Deadline(); soft.Err() == context.DeadlineExceeded && user.Err() == nil && due.Before(dl) {
-			// The planned end came while this iteration, due before it,
-			// was being scheduled: it still goes if the queue has room
-			// (in the select below, with both cases ready, it would lose
-			// half the time).
+		select {
+		case <-ending:
+			// The schedule was cut. An iteration due before the planned
+			// end goes if the queue has room now, and is dropped if not:
+			// never a coin toss between the two cases of the select
+			// below, both ready.
+			if afterEnd(due) {
+				break schedule
+			}
 			select {
 			case queue <- due:
 				sent++
 				continue
 			default:
+				break schedule
 			}
+		default:
 		}
 		select {
 		case queue <- due:
 			sent++
-		case <-soft.Done():
+		case <-ending:
+			// The queue was full when the schedule was cut: this
+			// iteration goes if a VU took one meanwhile.
+			if !afterEnd(due) {
+				select {
+				case queue <- due:
+					sent++
+					continue
+				default:
+				}
+			}
 			break schedule
 		}
 	}
@@ -212,8 +265,10 @@ schedule:
 	// (the duration is up, the user stopped, the data ran out). Every
 	// iteration due by then and not handed to a VU was lost: the generator
 	// fell behind and never produced it, or a stop came first. Count it as
-	// dropped, so that iterations + dropped == due.
-	ended := time.Since(start)
+	// dropped, so that iterations + dropped == due. The count runs to the
+	// planned end at most, however late the scheduler saw it come: an
+	// iteration due after it was never part of the plan.
+	ended := min(time.Since(start), plannedEnd.Sub(start))
 	due := e.offered.end(pacer, ended, sent)
 	e.rec.Dropped(due - sent)
 	// Iterations already queued were due before the end: they still run,

@@ -127,6 +127,17 @@ func (r *RatePacer) SetRate(at time.Duration, rate float64) {
 	r.k, r.segStart, r.segN, r.from = 0, 0, 0, rate
 }
 
+// retake is SetRate when the scheduler holds an iteration that Next
+// returned but that is not due yet (it waits for it): that iteration is
+// given back and is due where the new rate's integral reaches it, so a
+// live change neither loses it (it would be due, and never sent) nor
+// keeps it at the old rate's due time. at must not lie before the due
+// time of the iteration returned before the held one.
+func (r *RatePacer) retake(at time.Duration, rate float64) {
+	r.n -= r.every
+	r.SetRate(at, rate)
+}
+
 // dueBy returns how many iterations the current profile makes due in [0, t).
 func (r *RatePacer) dueBy(t time.Duration) float64 {
 	var n float64

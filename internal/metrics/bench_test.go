@@ -133,3 +133,26 @@ func BenchmarkMerge(b *testing.B) {
 		})
 	}
 }
+
+// A snapshot with one node_exporter-sized monitor sample (500 series with
+// labels), as a monitored run stores each interval.
+func BenchmarkSnapshotMonitorsDecode(b *testing.B) {
+	s := metrics.Snapshot{Start: t0, End: t0.Add(time.Second)}
+	var vals []metrics.MonitorValue
+	for i := range 500 {
+		vals = append(vals, metrics.MonitorValue{Name: fmt.Sprintf("node_metric_%d_total", i%60), Unit: "/s",
+			Labels: map[string]string{"cpu": fmt.Sprint(i % 8), "mode": fmt.Sprint("m", i%7)}, V: float64(i)})
+	}
+	s.Monitors = []metrics.MonitorSample{{Monitor: "node", T: t0, Values: vals}}
+	enc, err := metrics.EncodeSnapshot(&s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(len(enc)), "bytes")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := metrics.DecodeSnapshot(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -15,6 +15,18 @@ const (
 	DNS
 	TLS
 	CheckFailed // the response arrived but a check marked it as failed
+	// PollTimeout is the last attempt of a poll step (until:) whose
+	// condition did not hold within its time (within:); the attempts
+	// before it are classed as any request is.
+	PollTimeout
+	// WSClosed is a WebSocket exchange cut short by the server's close
+	// frame (whatever its status): the socket it needed is gone.
+	WSClosed
+	// GRPCStatus is a gRPC call the server answered with an error status
+	// other than those classed as timeout or a connection error
+	// (NotFound, Internal, Unimplemented …): the error message names the
+	// code (protocol/grpc).
+	GRPCStatus
 	Other
 	NumClasses // number of classes, not a class
 )
@@ -29,6 +41,9 @@ var classNames = [NumClasses]string{
 	DNS:         "dns",
 	TLS:         "tls",
 	CheckFailed: "check_failed",
+	PollTimeout: "poll_timeout",
+	WSClosed:    "ws_closed",
+	GRPCStatus:  "grpc_status",
 	Other:       "other",
 }
 

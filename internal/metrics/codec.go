@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -39,8 +40,29 @@ const (
 	// maxClassEntries is the most class entries of one endpoint.
 	maxClassEntries = 64
 	// maxSnapshotBins bounds the bins of all the sketches of one snapshot
-	// together (8 MiB of counts); each sketch has at most maxBins.
-	maxSnapshotBins = 1 << 20
+	// together (16 MiB of counts); each sketch has at most maxBins. An
+	// HTTP endpoint has up to eight sketches (its latency and seven
+	// phases), which on a real run span about eight times its latency's
+	// bins: twice the 1<<20 of before phases keeps a few hundred such
+	// endpoints within it (docs/limits.md).
+	maxSnapshotBins = 1 << 21
+	// MaxSnapshotMonitorSamples is the most monitor samples in one: 16
+	// monitors (scenario.MaxMonitors) of 16 intervals each.
+	MaxSnapshotMonitorSamples = 256
+	// MaxMonitorSampleValues is the most values of one sample: the
+	// scraper keeps 2,000 series per monitor, and derives a few more.
+	MaxMonitorSampleValues = 16384
+	// MaxSnapshotMonitorValues is the most values of all the samples of
+	// one snapshot, and of all their string tables.
+	MaxSnapshotMonitorValues = 65536
+	// MaxSnapshotAgents is the most agent parts in one (a server keeps
+	// 1,000 agents).
+	MaxSnapshotAgents = 4096
+	// maxMonitorBytes bounds what EncodeSnapshot writes of monitor
+	// samples, about 2 MiB (a value's strings and 12 bytes for the rest),
+	// so that an interval with its samples stays well within what a
+	// server takes in one request (4 MiB, base64 and all).
+	maxMonitorBytes = 2 << 20
 )
 
 // ErrSnapshotVersion is wrapped by DecodeSnapshot's error for a snapshot
@@ -92,6 +114,7 @@ func EncodeSnapshot(s *Snapshot) ([]byte, error) {
 		if e.Latency != nil {
 			pe.Latency = sketchToProto(e.Latency)
 		}
+		pe.Phases, pe.Protocols = phasesToProto(&e.Phases), protosToProto(&e.Protos)
 		p.Endpoints[i] = pe
 	}
 	p.Checks = make([]*snapshotpb.Check, len(s.Checks))
@@ -102,6 +125,20 @@ func EncodeSnapshot(s *Snapshot) ([]byte, error) {
 		p.Messages = append(p.Messages, &snapshotpb.MessageCount{Message: m, Count: n})
 	}
 	sort.Slice(p.Messages, func(i, j int) bool { return p.Messages[i].Message < p.Messages[j].Message })
+	p.Monitors = monitorsToProto(s.Monitors)
+	for i := range s.Agents {
+		if i == MaxSnapshotAgents {
+			break // no run has that many agents (the server keeps 1,000)
+		}
+		a := &s.Agents[i]
+		pa := &snapshotpb.AgentPart{Name: a.Name, Cores: int64(a.Cores), Requests: a.Requests, Errors: a.Errors,
+			Iterations: a.Iterations, Dropped: a.Dropped, Due: a.Due, GeneratorCpu: a.GeneratorCPU, Intervals: int64(a.Intervals)}
+		if a.Lag != nil && a.Lag.Count() > 0 {
+			pa.Lag = sketchToProto(a.Lag)
+		}
+		p.Agents = append(p.Agents, pa)
+	}
+	p.Flows, p.Polls = flowsToProto(s.Flows), flowsToProto(s.Polls)
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("encoding snapshot %d: %w", s.Seq, err)
@@ -224,6 +261,9 @@ func decodeSnapshot(b []byte) (Snapshot, error) {
 		} else {
 			e.Latency = NewSketch()
 		}
+		if err := phasesFromProto(e, pe, &bins); err != nil {
+			return Snapshot{}, err
+		}
 	}
 	if len(p.Checks) > 0 {
 		s.Checks = make([]Check, len(p.Checks))
@@ -240,7 +280,161 @@ func decodeSnapshot(b []byte) (Snapshot, error) {
 		}
 		addMessage(&s.Messages, m.Message, m.Count)
 	}
+	if s.Monitors, err = monitorsFromProto(p.Monitors); err != nil {
+		return Snapshot{}, err
+	}
+	if len(p.Agents) > 0 {
+		s.Agents = make([]AgentPart, len(p.Agents))
+	}
+	for i, pa := range p.Agents {
+		a := &s.Agents[i]
+		*a = AgentPart{Name: pa.Name, Requests: pa.Requests, Errors: pa.Errors, Iterations: pa.Iterations,
+			Dropped: pa.Dropped, Due: pa.Due, GeneratorCPU: pa.GeneratorCpu}
+		for _, v := range []int64{pa.Cores, pa.Requests, pa.Errors, pa.Iterations, pa.Dropped, pa.Due, pa.Intervals} {
+			if v < 0 {
+				return Snapshot{}, fmt.Errorf("agent %q: negative count", pa.Name)
+			}
+		}
+		if pa.Cores > math.MaxInt32 || pa.Intervals > math.MaxInt32 || pa.Errors > pa.Requests {
+			return Snapshot{}, fmt.Errorf("agent %q: cores %d, intervals %d, errors %d of %d requests: out of range",
+				pa.Name, pa.Cores, pa.Intervals, pa.Errors, pa.Requests)
+		}
+		if !(pa.GeneratorCpu >= 0) || math.IsInf(pa.GeneratorCpu, 0) {
+			return Snapshot{}, fmt.Errorf("agent %q: generator_cpu: %v is not a number of cores", pa.Name, pa.GeneratorCpu)
+		}
+		a.Cores, a.Intervals = int(pa.Cores), int(pa.Intervals)
+		if pa.Lag != nil {
+			if a.Lag, err = sketchFromProto(pa.Lag, &bins); err != nil {
+				return Snapshot{}, fmt.Errorf("agent %q: lag: %w", pa.Name, err)
+			}
+		}
+	}
+	if err := flowsFromSnapshot(&s, &p, &bins); err != nil {
+		return Snapshot{}, err
+	}
 	return s, nil
+}
+
+// monitorsToProto encodes monitor samples, each with a string table of
+// its names, label names and values and units, in the order of first use
+// (so equal samples encode alike). It keeps what DecodeSnapshot accepts:
+// at most MaxSnapshotMonitorSamples samples and MaxMonitorSampleValues
+// values each, MaxSnapshotMonitorValues in all, and about maxMonitorBytes
+// (which counts a string each time a value uses it, so it overstates what
+// the string tables take); the values left out are counted in their
+// sample's dropped series. No run comes near: the
+// scraper keeps 2,000 series per monitor, and a snapshot carries about
+// one sample per monitor.
+func monitorsToProto(ms []MonitorSample) []*snapshotpb.MonitorSample {
+	if len(ms) == 0 {
+		return nil
+	}
+	ms = ms[:min(len(ms), MaxSnapshotMonitorSamples)]
+	out := make([]*snapshotpb.MonitorSample, 0, len(ms))
+	used := 0    // values and strings of the samples so far, as prescan counts them
+	written := 0 // about what they take encoded
+	for i := range ms {
+		m := &ms[i]
+		pm := &snapshotpb.MonitorSample{Monitor: m.Monitor, TUnixNano: unixNano(m.T), TookNs: int64(m.Took),
+			Error: m.Err, Dropped: int64(m.Dropped)}
+		index := map[string]uint32{}
+		str := func(v string) uint32 {
+			k, ok := index[v]
+			if !ok {
+				k = uint32(len(pm.Strings))
+				index[v] = k
+				pm.Strings = append(pm.Strings, v)
+			}
+			return k
+		}
+		var names []string
+		for j := range m.Values {
+			v := &m.Values[j]
+			// A value takes one entry and at most 3 + 2·labels strings.
+			size := 12 + len(v.Name) + len(v.Unit)
+			for n, lv := range v.Labels {
+				size += len(n) + len(lv) + 4
+			}
+			if j >= MaxMonitorSampleValues || used+len(pm.Strings)+len(pm.Values)+4+2*len(v.Labels) > MaxSnapshotMonitorValues ||
+				written+size > maxMonitorBytes {
+				pm.Dropped += int64(len(m.Values) - j)
+				break
+			}
+			str("")
+			pv := &snapshotpb.MonitorValue{Name: str(v.Name), Unit: str(v.Unit), Derived: v.Derived, Value: v.V}
+			names = names[:0]
+			for n := range v.Labels {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				pv.Labels = append(pv.Labels, str(n), str(v.Labels[n]))
+			}
+			pm.Values = append(pm.Values, pv)
+			written += size
+		}
+		used += len(pm.Strings) + len(pm.Values)
+		out = append(out, pm)
+	}
+	return out
+}
+
+// monitorsFromProto decodes and checks monitor samples: indexes inside
+// their string table, label pairs, finite values (JSON has no NaN, and the
+// scraper keeps none), no values in a failed sample.
+func monitorsFromProto(ps []*snapshotpb.MonitorSample) ([]MonitorSample, error) {
+	if len(ps) == 0 {
+		return nil, nil
+	}
+	out := make([]MonitorSample, len(ps))
+	for i, pm := range ps {
+		m := &out[i]
+		*m = MonitorSample{Monitor: pm.Monitor, T: fromUnixNano(pm.TUnixNano), Took: time.Duration(pm.TookNs), Err: pm.Error}
+		if pm.TookNs < 0 || pm.Dropped < 0 || pm.Dropped > math.MaxInt32 {
+			return nil, fmt.Errorf("monitor %q sample: took %d ns, dropped %d: out of range", pm.Monitor, pm.TookNs, pm.Dropped)
+		}
+		m.Dropped = int(pm.Dropped)
+		if pm.Error != "" && len(pm.Values) > 0 {
+			return nil, fmt.Errorf("monitor %q sample: failed (%s) but has values", pm.Monitor, pm.Error)
+		}
+		if len(pm.Values) > 0 {
+			m.Values = make([]MonitorValue, len(pm.Values))
+		}
+		n := uint32(len(pm.Strings))
+		labelSets := map[string]map[string]string{} // equal label sets share one map
+		var kb []byte                               // a label set's key: its indexes
+		for j, pv := range pm.Values {
+			if pv.Name >= n || pv.Unit >= n || len(pv.Labels)%2 != 0 {
+				return nil, fmt.Errorf("monitor %q sample: value %d: string index out of the table of %d, or labels not in pairs", pm.Monitor, j, n)
+			}
+			if math.IsNaN(pv.Value) || math.IsInf(pv.Value, 0) {
+				return nil, fmt.Errorf("monitor %q sample: series %q: value %v is not finite", pm.Monitor, pm.Strings[pv.Name], pv.Value)
+			}
+			v := &m.Values[j]
+			*v = MonitorValue{Name: pm.Strings[pv.Name], Unit: pm.Strings[pv.Unit], Derived: pv.Derived, V: pv.Value}
+			if len(pv.Labels) == 0 {
+				continue
+			}
+			kb = kb[:0]
+			for _, x := range pv.Labels {
+				kb = binary.AppendUvarint(kb, uint64(x))
+			}
+			ls, ok := labelSets[string(kb)]
+			if !ok {
+				ls = make(map[string]string, len(pv.Labels)/2)
+				for k := 0; k < len(pv.Labels); k += 2 {
+					a, b := pv.Labels[k], pv.Labels[k+1]
+					if a >= n || b >= n {
+						return nil, fmt.Errorf("monitor %q sample: value %d: label index out of the table of %d", pm.Monitor, j, n)
+					}
+					ls[pm.Strings[a]] = pm.Strings[b]
+				}
+				labelSets[string(kb)] = ls
+			}
+			v.Labels = ls
+		}
+	}
+	return out, nil
 }
 
 // sketchFromProto rebuilds a Sketch, adding its bins to *bins.
@@ -360,14 +554,48 @@ func ddCount(d *sketchpb.DDSketch) float64 {
 // prescan counts the repeated fields of an encoded snapshot against the
 // limits without allocating, and refuses malformed wire data.
 func prescan(b []byte) error {
-	var endpoints, checks, messages int
+	var endpoints, checks, messages, samples, values, agents int
+	var flows, polls int
 	return eachField(b, func(num protowire.Number, v []byte) error {
 		switch num {
+		case fieldFlows:
+			return prescanFlow(num, v, &flows)
+		case fieldPolls:
+			return prescanFlow(num, v, &polls)
+		case 16:
+			if samples++; samples > MaxSnapshotMonitorSamples {
+				return fmt.Errorf("more than %d monitor samples", MaxSnapshotMonitorSamples)
+			}
+			own := 0
+			return eachField(v, func(num protowire.Number, _ []byte) error {
+				if num != 5 && num != 6 { // strings, values
+					return nil
+				}
+				if num == 6 {
+					if own++; own > MaxMonitorSampleValues {
+						return fmt.Errorf("a monitor sample with more than %d values", MaxMonitorSampleValues)
+					}
+				}
+				if values++; values > MaxSnapshotMonitorValues {
+					return fmt.Errorf("more than %d monitor values and strings", MaxSnapshotMonitorValues)
+				}
+				return nil
+			})
+		case 17:
+			if agents++; agents > MaxSnapshotAgents {
+				return fmt.Errorf("more than %d agent parts", MaxSnapshotAgents)
+			}
+			return eachField(v, func(num protowire.Number, v []byte) error {
+				if num == 8 {
+					return prescanSketch(v)
+				}
+				return nil
+			})
 		case 5:
 			if endpoints++; endpoints > MaxSnapshotEndpoints {
 				return fmt.Errorf("more than %d endpoints", MaxSnapshotEndpoints)
 			}
-			classes := 0
+			classes, phases, protos := 0, 0, 0
 			return eachField(v, func(num protowire.Number, v []byte) error {
 				switch num {
 				case 4:
@@ -376,6 +604,15 @@ func prescan(b []byte) error {
 					}
 				case 7:
 					return prescanSketch(v)
+				case fieldEndpointPhases:
+					if phases++; phases > maxPhaseEntries {
+						return fmt.Errorf("an endpoint with more than %d phases", maxPhaseEntries)
+					}
+					return prescanPhase(v)
+				case fieldEndpointProtocols:
+					if protos++; protos > maxProtoEntries {
+						return fmt.Errorf("an endpoint with more than %d protocols", maxProtoEntries)
+					}
 				}
 				return nil
 			})

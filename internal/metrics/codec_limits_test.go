@@ -207,10 +207,10 @@ func TestCodecLimitsAtTheBoundary(t *testing.T) {
 		{"a large count one value off", zeroCount(1e9, 1e9+1), ""},
 		{"a large count two values off", zeroCount(1e9, 1e9+2), "count says 1000000000"},
 
-		// 512 sketches spanning 2048 bins each are the 1<<20 bins a
+		// 1024 sketches spanning 2048 bins each are the 1<<21 bins a
 		// snapshot may hold; one more bin, even a sketch of one, is too many.
-		{"bins of all sketches at the limit", wideSketches(t, 512, 0), ""},
-		{"bins of all sketches past the limit", wideSketches(t, 512, 1), "more than 1048576 bins in all"},
+		{"bins of all sketches at the limit", wideSketches(t, snapshotBins/sketchBins, 0), ""},
+		{"bins of all sketches past the limit", wideSketches(t, snapshotBins/sketchBins, 1), "more than 2097152 bins in all"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

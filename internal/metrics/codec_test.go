@@ -357,9 +357,9 @@ func TestCodecGolden(t *testing.T) {
 }
 
 // maxDecodeAlloc is what decoding one input may allocate at most: the
-// sketches' dense stores (≤ 8 MiB of bins in all) plus a multiple of the
+// sketches' dense stores (≤ 16 MiB of bins in all) plus a multiple of the
 // input, whatever the input holds.
-func maxDecodeAlloc(n int) uint64 { return 16<<20 + 64*uint64(n) }
+func maxDecodeAlloc(n int) uint64 { return allocFactor * (24<<20 + 64*uint64(n)) }
 
 func FuzzDecode(f *testing.F) {
 	// Small seeds: the fuzzer mutates large ones (the golden file is
@@ -377,6 +377,9 @@ func FuzzDecode(f *testing.F) {
 	}
 	small.Lag.Add(time.Microsecond)
 	f.Add(encode(f, small))
+	f.Add(encode(f, withMonitors(small)))
+	f.Add(encode(f, withFlows(small, rand.New(rand.NewPCG(1, 2)))))
+	f.Add(encode(f, withPhases(small, rand.New(rand.NewPCG(1, 3)))))
 	f.Add(encode(f, metrics.Snapshot{}))
 	f.Add([]byte{0x08, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -464,6 +467,7 @@ func TestCodecDecodeAllocationIsBounded(t *testing.T) {
 		ok   bool
 	}{
 		{"wide sketches within the bin budget", wide(500), true},
+		{"wide sketches at the bin budget", wide(snapshotBins / sketchBins), true},
 		{"wide sketches beyond the bin budget", wide(4000), false},
 		{"empty entries at every limit", emptyEntries(t), true},
 	}

@@ -24,6 +24,15 @@ type Outcome struct {
 	// Message describes an error (empty for OK). It is only read when Class
 	// is an error, so success costs nothing here.
 	Message string
+	// Phases is where the request's time went (phases.go), recorded when
+	// Timed: the protocol client measured them (HTTP does; WebSocket and
+	// gRPC do not). Phases[PhaseQueued] is recorded only when Queued: an
+	// open-model request whose latency counts from its due time.
+	Phases Phases
+	Timed  bool
+	Queued bool
+	// Proto is the protocol the request was sent with, counted when Timed.
+	Proto Proto
 }
 
 // Recorder collects outcomes for the current interval. Record is cheap and
@@ -91,6 +100,8 @@ type epAcc struct {
 	bytesSent     int64
 	bytesReceived int64
 	latency       *Sketch
+	phases        PhaseSketches // sketches made on first use, kept across intervals
+	protos        [NumProtos]int64
 }
 
 // NewRecorder returns a Recorder for the given endpoints and check names,
@@ -135,6 +146,17 @@ func (r *Recorder) Record(hint, ep int, o Outcome) {
 	a.bytesSent += o.BytesSent
 	a.bytesReceived += o.BytesReceived
 	a.latency.Add(o.Latency)
+	if o.Timed {
+		a.phases.Add(&o.Phases)
+		if o.Queued {
+			a.phases.AddQueued(o.Phases[PhaseQueued])
+		}
+		pr := o.Proto
+		if pr >= NumProtos {
+			pr = ProtoUnknown
+		}
+		a.protos[pr]++
+	}
 	if o.Class != OK && o.Message != "" {
 		s.cur.addMessage(o.Class, o.Message)
 	}
@@ -218,8 +240,12 @@ func (r *Recorder) Snapshot(now time.Time) Snapshot {
 			e.BytesReceived += a.bytesReceived
 			e.Latency.MergeFrom(a.latency)
 			a.latency.Reset()
-			lat := a.latency
-			*a = epAcc{latency: lat}
+			e.Phases.MergeFrom(&a.phases)
+			a.phases.Reset()
+			for p, n := range a.protos {
+				e.Protos[p] += n
+			}
+			*a = epAcc{latency: a.latency, phases: a.phases}
 		}
 		for j, pf := range iv.checks {
 			out.Checks[j].Passes += pf[0]

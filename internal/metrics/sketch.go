@@ -66,6 +66,10 @@ func (s *Sketch) Min() time.Duration { return s.min }
 // Max is the exact largest recorded duration (0 when empty).
 func (s *Sketch) Max() time.Duration { return s.max }
 
+// Sum is the exact sum of the recorded durations (0 when empty): the
+// phases of requests add up to their latencies by it, exactly.
+func (s *Sketch) Sum() time.Duration { return s.sum }
+
 // Mean is the exact mean of the recorded durations (0 when empty).
 func (s *Sketch) Mean() time.Duration {
 	if s.count == 0 {

@@ -41,6 +41,124 @@ type Snapshot struct {
 	// Messages counts error messages by "class: message", at most maxMessages
 	// distinct keys plus OtherMessages.
 	Messages map[string]int64
+	// Monitors are the target monitors' scrapes that completed during the
+	// interval (docs/monitor.md). Each belongs to the interval its T falls
+	// in, which is usually this one; a scrape that ended after this
+	// snapshot was taken travels with the next. Merge keeps every part's;
+	// Add leaves them out, as a span's samples are its intervals'.
+	Monitors []MonitorSample
+	// Agent names the agent that took this snapshot and AgentCores the
+	// cores it may use (0: unknown). The controller sets them on each
+	// agent's snapshot as it receives it; they are not encoded: Merge
+	// turns them into Agents.
+	Agent      string
+	AgentCores int
+	// Agents are, in a merged snapshot, each agent's own figures of the
+	// interval (or, after Add, of the span), in the order they first
+	// came, so that any window of a run can say what each agent did.
+	Agents []AgentPart
+	// Flows are the flows' end-to-end iteration durations (flows.go), one
+	// per flow name; Polls the poll steps' (until:), one per poll step
+	// name. Merge and Add merge them by name (MergeFlows), exactly for
+	// the counts.
+	Flows []Flow
+	Polls []Flow
+}
+
+// MonitorSample is one scrape of one target monitor, as a snapshot carries
+// it: the values of its series at T, or why it failed.
+type MonitorSample struct {
+	Monitor string
+	T       time.Time     // when the scrape was sent, by the load generator's clock
+	Took    time.Duration // from sending to the end of the body
+	Err     string        // why it failed; a failed sample has no values
+	Dropped int           // series the monitor's cap left out of this scrape
+	Values  []MonitorValue
+}
+
+// MonitorValue is one series of a MonitorSample: a rate, a gauge or a
+// quantile, as the scraper made it.
+type MonitorValue struct {
+	Name    string
+	Labels  map[string]string
+	Unit    string
+	Derived bool
+	V       float64
+}
+
+// AgentPart is one agent's own figures of an interval or span.
+type AgentPart struct {
+	Name         string
+	Cores        int // cores it may use; 0: unknown
+	Requests     int64
+	Errors       int64
+	Iterations   int64
+	Dropped      int64
+	Due          int64
+	Lag          *Sketch // nil: none recorded
+	GeneratorCPU float64 // cores it used: the most of one interval, after Add
+	Intervals    int     // its snapshots in this part
+}
+
+func (a *AgentPart) add(b *AgentPart, sameInterval bool) {
+	a.Requests += b.Requests
+	a.Errors += b.Errors
+	a.Iterations += b.Iterations
+	a.Dropped += b.Dropped
+	a.Due += b.Due
+	if b.Lag != nil && b.Lag.Count() > 0 {
+		if a.Lag == nil {
+			a.Lag = NewSketch()
+		}
+		a.Lag.MergeFrom(b.Lag)
+	}
+	if sameInterval {
+		a.GeneratorCPU += b.GeneratorCPU // an agent's two parts of one interval
+	} else {
+		a.GeneratorCPU = max(a.GeneratorCPU, b.GeneratorCPU)
+	}
+	a.Intervals += b.Intervals
+	a.Cores = max(a.Cores, b.Cores)
+}
+
+// MaxAgentParts is the most agents whose parts a merged snapshot keeps
+// (Agents): a run on more agents keeps none, so that a long run's
+// timeline does not grow by an open-model lag sketch per agent and
+// interval; its windows then have no agents' rows (the whole run's rows
+// are the controller's, from every agent's own snapshots).
+const MaxAgentParts = 64
+
+// agentParts counts the distinct agents of parts, up to one past
+// MaxAgentParts.
+func agentParts(parts []Snapshot) int {
+	names := map[string]bool{}
+	for i := range parts {
+		if parts[i].Agent != "" {
+			names[parts[i].Agent] = true
+		}
+		for j := range parts[i].Agents {
+			names[parts[i].Agents[j].Name] = true
+		}
+		if len(names) > MaxAgentParts {
+			break
+		}
+	}
+	return len(names)
+}
+
+// agentPart is an agent's own snapshot as a part of the merged one.
+func agentPart(p *Snapshot) AgentPart {
+	a := AgentPart{Name: p.Agent, Cores: p.AgentCores, Iterations: p.Iterations, Dropped: p.Dropped, Due: p.Due,
+		GeneratorCPU: p.GeneratorCPU, Intervals: 1}
+	for i := range p.Endpoints {
+		a.Requests += p.Endpoints[i].Requests
+		a.Errors += p.Endpoints[i].Errors()
+	}
+	if p.Lag != nil && p.Lag.Count() > 0 {
+		a.Lag = NewSketch()
+		a.Lag.MergeFrom(p.Lag)
+	}
+	return a
 }
 
 // Endpoint holds one request name's counts and latency sketch.
@@ -52,6 +170,15 @@ type Endpoint struct {
 	BytesSent     int64
 	BytesReceived int64
 	Latency       *Sketch // every request that was sent, whatever its outcome
+	// Phases are the distributions of the timing phases (phases.go) of
+	// the requests whose client measured them (HTTP's); empty for an
+	// endpoint of other protocols. Like Latency, its sketches are shared
+	// when an Endpoint is copied by value (Phases.Copy makes them its own).
+	Phases PhaseSketches
+	// Protos counts those requests by the protocol they were sent with
+	// (HTTP/1.1, HTTP/2.0, …; ProtoUnknown for one that failed before the
+	// protocol was known).
+	Protos [NumProtos]int64
 }
 
 // Errors is the number of failed requests.
@@ -87,6 +214,10 @@ func addEndpoint(dst, src *Endpoint) {
 		dst.Latency = NewSketch()
 	}
 	dst.Latency.MergeFrom(src.Latency)
+	dst.Phases.MergeFrom(&src.Phases)
+	for p, n := range src.Protos {
+		dst.Protos[p] += n
+	}
 }
 
 // Merge combines snapshots of the same interval taken by different agents:
@@ -107,6 +238,37 @@ func combine(parts []Snapshot, sameInterval bool) Snapshot {
 	epIndex := map[[2]string]int{}
 	checkIndex := map[string]int{}
 	latest := time.Time{}
+	agentIndex := map[string]int{}
+	addAgent := func(a *AgentPart) {
+		k, ok := agentIndex[a.Name]
+		if !ok {
+			agentIndex[a.Name] = len(out.Agents)
+			c := *a
+			if a.Lag != nil {
+				c.Lag = NewSketch() // never share the argument's sketch
+				c.Lag.MergeFrom(a.Lag)
+			}
+			out.Agents = append(out.Agents, c)
+			return
+		}
+		out.Agents[k].add(a, sameInterval)
+	}
+	keepParts := agentParts(parts) <= MaxAgentParts
+	for i := range parts {
+		p := &parts[i]
+		if p.Agent != "" && keepParts {
+			a := agentPart(p)
+			addAgent(&a)
+		}
+		for j := range p.Agents {
+			if keepParts {
+				addAgent(&p.Agents[j])
+			}
+		}
+		if sameInterval {
+			out.Monitors = append(out.Monitors, p.Monitors...)
+		}
+	}
 	for i, p := range parts {
 		if i == 0 || p.Start.Before(out.Start) {
 			out.Start = p.Start
@@ -167,6 +329,10 @@ func combine(parts []Snapshot, sameInterval bool) Snapshot {
 		for m, n := range p.Messages {
 			addMessage(&out.Messages, m, n)
 		}
+		// out's flows start nil, so MergeFlows copies every sketch:
+		// nothing of the arguments is shared.
+		out.Flows = MergeFlows(out.Flows, p.Flows)
+		out.Polls = MergeFlows(out.Polls, p.Polls)
 	}
 	return out
 }

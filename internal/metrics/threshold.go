@@ -3,6 +3,7 @@ package metrics
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,9 +28,25 @@ import (
 // one of %, /s, cores, B, kB, MB, GB, KiB, MiB, GiB (bytes, optionally
 // followed by /s), which must match the series' unit. It is measured at the
 // series' worst moment (MeasureSeries).
+//
+// A flow threshold, "flow[NAME].METRIC OP VALUE[UNIT]" (e.g.
+// "flow[order].p99 < 5s", "flow[order].errors < 1%"), is on the flow's
+// end-to-end iteration durations (Snapshot.Flows): a latency metric, or
+// errors — failed iterations, as a count or with "%" a share of the
+// iterations (error_rate: always a share).
+//
+// A phase threshold, "[endpoint[NAME].]PHASE.METRIC OP VALUE[UNIT]" (e.g.
+// "endpoint[login].wait.p95 < 100ms", "connect.max < 50ms"), is on one
+// timing phase (phases.go) of the endpoint's requests, or of every
+// endpoint's: a latency metric of that phase's distribution.
 type Threshold struct {
 	Expr     string
 	Endpoint string // "" means every endpoint together
+	// Phase names the timing phase of a phase threshold ("wait"; "" for
+	// the others), as Phase.String spells it.
+	Phase string
+	// Flow names the flow of a flow threshold ("" for the others).
+	Flow string
 	// Monitor names the monitor of a monitor threshold ("" for the
 	// others); Metric is then the series name and SeriesUnit the unit the
 	// value was written in ("%", "/s", "cores", "B", "B/s" or "" for any).
@@ -95,6 +112,17 @@ func ParseThreshold(expr string) (Threshold, error) {
 		}
 		lhsStart += len("endpoint[") + end + 2
 		lhs = rest[end+2:]
+	} else if rest, ok := strings.CutPrefix(lhs, "flow["); ok {
+		end := strings.Index(rest, "].")
+		if end < 0 {
+			return fail(lhsStart, `want flow[NAME].METRIC`)
+		}
+		t.Flow = rest[:end]
+		if t.Flow == "" {
+			return fail(lhsStart+len("flow["), "empty flow name")
+		}
+		lhsStart += len("flow[") + end + 2
+		lhs = rest[end+2:]
 	} else if rest, ok := strings.CutPrefix(lhs, "monitor["); ok {
 		end := strings.Index(rest, "].")
 		if end < 0 {
@@ -114,6 +142,20 @@ func ParseThreshold(expr string) (Threshold, error) {
 			t.Metric = full
 		} else if base, ok := strings.CutSuffix(lhs, "_pct"); ok {
 			t.Metric = base + "_percent"
+		}
+	}
+	if t.Monitor == "" && !strings.HasPrefix(lhs, "p(") && latencyMetrics[strings.ToLower(lhs)] == 0 {
+		if before, after, ok := strings.Cut(lhs, "."); ok {
+			ph, known := ParsePhase(strings.ToLower(before))
+			switch {
+			case !known:
+				return fail(lhsStart, "unknown phase %q%s (want blocked, connect, tls, send, wait, receive or queued, then .METRIC)", before, didYouMeanPhase(before))
+			case t.Flow != "":
+				return fail(lhsStart, "flow[%s].%s: a flow has no timing phases; an endpoint has (endpoint[NAME].%s)", t.Flow, before, lhs)
+			}
+			t.Phase = ph.String()
+			lhsStart += len(before) + 1
+			lhs = after
 		}
 	}
 	metric := strings.ToLower(lhs)
@@ -139,7 +181,19 @@ func ParseThreshold(expr string) (Threshold, error) {
 	case metric == "error_rate" || metric == "checks":
 		t.Metric, t.Unit = metric, Percent
 	default:
+		if t.Phase != "" {
+			return fail(lhsStart, "unknown metric %q of phase %s%s (want p50, p90, p95, p99, p999, p(Q), mean, min or max)", lhs, t.Phase, didYouMean(metric))
+		}
+		if t.Flow != "" {
+			return fail(lhsStart, "unknown metric %q of flow[%s]%s (want p50, p90, p95, p99, p999, p(Q), mean, min, max, errors or error_rate)", lhs, t.Flow, didYouMean(metric))
+		}
 		return fail(lhsStart, "unknown metric %q%s (want p50, p90, p95, p99, p999, p(Q), mean, min, max, errors, error_rate, rps, requests, dropped or checks)", lhs, didYouMean(metric))
+	}
+	if t.Phase != "" && t.Unit != Milliseconds {
+		return fail(lhsStart, "%s.%s: a phase takes a latency metric (p50, p90, p95, p99, p999, p(Q), mean, min or max)", t.Phase, lhs)
+	}
+	if t.Flow != "" && (t.Metric == "checks" || t.Unit == Count && t.Metric != "errors") {
+		return fail(lhsStart, "flow[%s].%s: a flow threshold is on its durations (p50, p90, p95, p99, p999, p(Q), mean, min, max) or its errors (errors, error_rate)", t.Flow, t.Metric)
 	}
 
 	op := expr[opAt:]
@@ -206,6 +260,13 @@ func ParseThreshold(expr string) (Threshold, error) {
 }
 
 var metricNames = []string{"p50", "p90", "p95", "p99", "p999", "mean", "min", "max", "errors", "error_rate", "rps", "requests", "dropped", "checks"}
+
+func didYouMeanPhase(name string) string {
+	if p := suggest.Closest(strings.ToLower(name), PhaseNames()); p != "" {
+		return fmt.Sprintf("; did you mean %q?", p)
+	}
+	return ""
+}
 
 func didYouMean(metric string) string {
 	if m := suggest.Closest(metric, metricNames); m != "" {
@@ -326,10 +387,14 @@ func (t Threshold) MeasureSeries(series []SeriesRange) (float64, error) {
 
 // Measure returns the threshold's metric over the run total, in the
 // threshold's unit. found is false when it names an endpoint that total
-// lacks, and for a monitor threshold (MeasureSeries measures those).
+// lacks or a phase that none of the endpoint's requests has, and for a
+// monitor threshold (MeasureSeries measures those).
 func (t Threshold) Measure(total Snapshot, elapsed time.Duration) (v float64, found bool) {
 	if t.Monitor != "" {
 		return 0, false
+	}
+	if t.Flow != "" {
+		return t.measureFlow(total)
 	}
 	var ep Endpoint
 	if t.Endpoint == "" {
@@ -347,6 +412,14 @@ func (t Threshold) Measure(total Snapshot, elapsed time.Duration) (v float64, fo
 		}
 	}
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	if t.Phase != "" {
+		p, _ := ParsePhase(t.Phase)
+		s := ep.Phases.Sketch(p)
+		if s == nil || s.Count() == 0 {
+			return 0, false // Missing says why
+		}
+		return t.measureSketch(s), true
+	}
 	switch t.Metric {
 	case "mean":
 		return ms(ep.Latency.Mean()), true
@@ -383,6 +456,94 @@ func (t Threshold) Measure(total Snapshot, elapsed time.Duration) (v float64, fo
 		return 100 * float64(pass) / float64(all), true
 	}
 	return ms(ep.Latency.Quantile(t.Quantile)), true
+}
+
+// measureSketch is a latency metric of s, in ms.
+func (t Threshold) measureSketch(s *Sketch) float64 {
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	switch t.Metric {
+	case "mean":
+		return ms(s.Mean())
+	case "min":
+		return ms(s.Min())
+	case "max":
+		return ms(s.Max())
+	}
+	return ms(s.Quantile(t.Quantile))
+}
+
+// measureFlow measures a flow threshold on total's flow of that name. A
+// latency is NaN (no value: Holds is false) when no iteration of the flow
+// finished — all of them still running or cut short by the run's end —
+// so that a backlog that lets no flow finish fails its objective rather
+// than passing with 0 ms.
+func (t Threshold) measureFlow(total Snapshot) (float64, bool) {
+	i := slices.IndexFunc(total.Flows, func(f Flow) bool { return f.Name == t.Flow })
+	if i < 0 {
+		return 0, false
+	}
+	f := &total.Flows[i]
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	d := f.Duration
+	timed := d != nil && d.Count() > 0
+	switch t.Metric {
+	case "errors", "error_rate":
+		if t.Unit == Count {
+			return float64(f.Errors), true
+		}
+		if f.Iterations == 0 {
+			return 0, true
+		}
+		return 100 * float64(f.Errors) / float64(f.Iterations), true
+	}
+	if !timed {
+		return math.NaN(), true
+	}
+	switch t.Metric {
+	case "mean":
+		return ms(d.Mean()), true
+	case "min":
+		return ms(d.Min()), true
+	case "max":
+		return ms(d.Max()), true
+	}
+	return ms(d.Quantile(t.Quantile)), true
+}
+
+// Missing says why t has no value in total, where Measure found none or
+// NaN: no endpoint or flow of its name, no finished iteration of its
+// flow, or no request with its phase. It is "" when t has a value.
+func (t Threshold) Missing(total Snapshot) string {
+	switch {
+	case t.Monitor != "":
+		return ""
+	case t.Flow != "":
+		i := slices.IndexFunc(total.Flows, func(f Flow) bool { return f.Name == t.Flow })
+		if i < 0 {
+			return fmt.Sprintf("no flow named %q", t.Flow)
+		}
+		if v, _ := t.measureFlow(total); !math.IsNaN(v) {
+			return ""
+		}
+		f := &total.Flows[i]
+		return fmt.Sprintf("no iteration of flow %q finished (%d cut short by the end of the run)", t.Flow, f.Cut)
+	case t.Endpoint != "" && !slices.ContainsFunc(total.Endpoints, func(e Endpoint) bool { return e.Name == t.Endpoint }):
+		return fmt.Sprintf("no endpoint named %q", t.Endpoint)
+	case t.Phase != "":
+		if _, found := t.Measure(total, time.Second); found {
+			return ""
+		}
+		what := "no request has a"
+		if t.Endpoint != "" {
+			what = fmt.Sprintf("endpoint[%s] has no", t.Endpoint)
+		}
+		why := "phases are measured for HTTP requests"
+		if t.Phase == PhaseQueued.String() {
+			why = "it is measured for HTTP requests in the open model, for an iteration's first request"
+		}
+		return fmt.Sprintf("%s %q phase (%s)", what, t.Phase, why)
+	}
+	return ""
 }
 
 // Holds reports whether measured value v satisfies the threshold.

@@ -93,6 +93,8 @@ func (s *Sampler) processFamilies() []promtext.Family {
 	fds := promtext.Family{Name: "process_open_fds", Type: promtext.Gauge, Help: "Number of open file descriptors."}
 	limit := promtext.Family{Name: "surge_process_cpu_limit_cores", Type: promtext.Gauge,
 		Help: "CPU the process may use, in cores: the smaller of its CPU affinity and its cgroup's CPU quota."}
+	memLimit := promtext.Family{Name: "surge_process_memory_limit_bytes", Type: promtext.Gauge,
+		Help: "Memory the process's cgroup may use, in bytes: the smallest memory.max (v1: memory.limit_in_bytes) of its cgroup and its ancestors; absent when none is set."}
 	for _, w := range ws {
 		st, err := w.proc.Stat()
 		if err != nil {
@@ -108,8 +110,11 @@ func (s *Sampler) processFamilies() []promtext.Family {
 		if c := s.cpuLimit(w.proc); c > 0 {
 			limit.Samples = append(limit.Samples, promtext.Sample{Labels: l, Value: c})
 		}
+		if m := s.memoryLimit(w.proc); m > 0 {
+			memLimit.Samples = append(memLimit.Samples, promtext.Sample{Labels: l, Value: m})
+		}
 	}
-	return []promtext.Family{cpu, rss, threads, fds, limit, {
+	return []promtext.Family{cpu, rss, threads, fds, limit, memLimit, {
 		Name: "surge_monitor_watched", Type: promtext.Gauge,
 		Help: "Processes that each --pid or --process selector matched in this sample.", Samples: counts,
 	}}
@@ -137,6 +142,56 @@ func (s *Sampler) cpuLimit(p procfs.Proc) float64 {
 		return 0
 	}
 	return limit
+}
+
+// memoryLimit is the memory p's cgroup may use in bytes: the smallest
+// memory limit of its cgroup and every ancestor, v2 or v1. 0 means none is
+// set, or it could not be read: a limit is never guessed.
+func (s *Sampler) memoryLimit(p procfs.Proc) float64 {
+	limit := math.Inf(1)
+	cgs, err := p.Cgroups()
+	if err != nil {
+		return 0
+	}
+	for _, cg := range cgs {
+		switch {
+		case cg.HierarchyID == 0:
+			limit = math.Min(limit, quotaUp(s.v2mount, cg.Path, v2MemoryMax))
+		case s.v1mem != "" && hasController(cg.Controllers, "memory"):
+			limit = math.Min(limit, quotaUp(s.v1mem, cg.Path, v1MemoryLimit))
+		}
+	}
+	if math.IsInf(limit, 1) {
+		return 0
+	}
+	return limit
+}
+
+// v2MemoryMax reads memory.max in a cgroup v2 directory ("max" is none).
+func v2MemoryMax(dir string) (float64, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, "memory.max"))
+	if err != nil {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil || v <= 0 {
+		return 0, false // "max"
+	}
+	return float64(v), true
+}
+
+// v1NoLimit: cgroup v1 writes "no limit" as the largest page-aligned
+// int64 (9223372036854771712); anything from 2^62 up is taken for it.
+const v1NoLimit = 1 << 62
+
+// v1MemoryLimit reads memory.limit_in_bytes in a cgroup v1 memory
+// directory.
+func v1MemoryLimit(dir string) (float64, bool) {
+	v, err := readInt(filepath.Join(dir, "memory.limit_in_bytes"))
+	if err != nil || v <= 0 || v >= v1NoLimit {
+		return 0, false
+	}
+	return float64(v), true
 }
 
 func hasController(cs []string, c string) bool {

@@ -41,3 +41,25 @@ func TestParseCPUMax(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryLimitUp: a process's memory limit is the smallest memory.max
+// (v1: memory.limit_in_bytes) of its cgroup and its ancestors; "max" and
+// v1's "no limit" number are none.
+func TestMemoryLimitUp(t *testing.T) {
+	for _, c := range []struct {
+		name, mount, path string
+		read              func(string) (float64, bool)
+		want              float64
+	}{
+		{"v2 child max, parent 512 MiB", "testdata/quota/v2", "/a/b", v2MemoryMax, 512 << 20},
+		{"v2 root none", "testdata/quota/v2", "/", v2MemoryMax, math.Inf(1)},
+		{"v1 child 1 GiB under parent 256 MiB", "testdata/quota/v1", "/a/b", v1MemoryLimit, 256 << 20},
+		{"v1 root's no-limit number", "testdata/quota/v1", "/", v1MemoryLimit, math.Inf(1)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := quotaUp(c.mount, c.path, c.read); got != c.want {
+				t.Errorf("quotaUp(%s, %s) = %v, want %v", c.mount, c.path, got, c.want)
+			}
+		})
+	}
+}

@@ -43,6 +43,7 @@ type Sampler struct {
 	procRoot string
 	v2mount  string // the cgroup2 mount point
 	v1cpu    string // the cgroup v1 cpu hierarchy's mount point, if any
+	v1mem    string // the cgroup v1 memory hierarchy's mount point, if any
 	mu       sync.Mutex
 }
 
@@ -61,7 +62,7 @@ func New(o Options) (*Sampler, error) {
 		return nil, fmt.Errorf("opening %s: %w", root, err)
 	}
 	s := &Sampler{o: o, fs: fs, procRoot: root}
-	s.v2mount, s.v1cpu = cgroupMounts(fs)
+	s.v2mount, s.v1cpu, s.v1mem = cgroupMounts(fs)
 	for _, pid := range o.PIDs {
 		if pid <= 0 {
 			return nil, fmt.Errorf("--pid %d: not a process id", pid)
@@ -276,17 +277,17 @@ func mergeFamilies(fams, add []promtext.Family) []promtext.Family {
 }
 
 // cgroupMounts finds where the unified (v2) hierarchy is mounted (else
-// /sys/fs/cgroup) and, on a v1 or hybrid host, the v1 hierarchy that holds
-// the cpu controller ("" if none).
-func cgroupMounts(fs procfs.FS) (v2, v1cpu string) {
+// /sys/fs/cgroup) and, on a v1 or hybrid host, the v1 hierarchies that hold
+// the cpu and the memory controllers ("" if none).
+func cgroupMounts(fs procfs.FS) (v2, v1cpu, v1mem string) {
 	v2 = "/sys/fs/cgroup"
 	self, err := fs.Self()
 	if err != nil {
-		return v2, ""
+		return v2, "", ""
 	}
 	mis, err := self.MountInfo()
 	if err != nil {
-		return v2, ""
+		return v2, "", ""
 	}
 	for _, mi := range mis {
 		switch mi.FSType {
@@ -296,9 +297,12 @@ func cgroupMounts(fs procfs.FS) (v2, v1cpu string) {
 			if _, ok := mi.SuperOptions["cpu"]; ok && v1cpu == "" {
 				v1cpu = mi.MountPoint
 			}
+			if _, ok := mi.SuperOptions["memory"]; ok && v1mem == "" {
+				v1mem = mi.MountPoint
+			}
 		}
 	}
-	return v2, v1cpu
+	return v2, v1cpu, v1mem
 }
 
 var errUnlimited = errors.New("unlimited")

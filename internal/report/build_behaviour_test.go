@@ -205,7 +205,7 @@ func TestBuildReportsKnownLatencies(t *testing.T) {
 	}
 
 	// error classes: every class present, each counted once
-	wantClasses := map[string]float64{"status_4xx": 0, "status_5xx": 50, "timeout": 10, "connection_refused": 5, "connection_reset": 0, "dns": 0, "tls": 0, "check_failed": 0, "other": 0}
+	wantClasses := map[string]float64{"status_4xx": 0, "status_5xx": 50, "timeout": 10, "connection_refused": 5, "connection_reset": 0, "dns": 0, "tls": 0, "check_failed": 0, "poll_timeout": 0, "ws_closed": 0, "grpc_status": 0, "other": 0}
 	for c, n := range wantClasses {
 		bhExactly(t, "errors."+c, bhNum(t, s, "errors", c), n)
 	}

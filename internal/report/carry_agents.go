@@ -9,9 +9,12 @@ import (
 // from its stored (merged) snapshots, what only the agents' own snapshots
 // could tell and src, the summary recorded at the run's end, holds: the
 // agents' rows, their warnings, and the generator's verdict when an agent
-// was limited. Merged snapshots cannot be split back into agents, so a
-// rebuilt summary of the whole run needs this to keep them; a summary of a
-// window of the run has no agents' rows.
+// was limited. The agents' parts of the merged snapshots add up to nearly
+// that, but not to the parts a late agent sent after its interval was
+// merged, nor to when an agent was lost, so a rebuilt summary of the whole
+// run keeps what the run reported with this. A window's
+// rows come from the agents' parts of its merged snapshots
+// (metrics.Snapshot.Agents) instead.
 func CarryAgents(dst, src *Summary) {
 	if len(src.Agents) == 0 {
 		return

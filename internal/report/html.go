@@ -32,7 +32,7 @@ var (
 // embedded JSON holds all of them.
 const maxHTMLMessages = 10
 
-var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+var htmlTemplate = template.Must(template.Must(template.Must(template.New("report").Funcs(template.FuncMap{
 	"add":      func(a, b int64) int64 { return a + b },
 	"bytes":    bytes,
 	"classes":  nonZeroClasses,
@@ -46,9 +46,87 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return latencyText(*v)
 	},
-	"num":  num,
-	"rate": rate,
-}).Parse(htmlSource))
+	"num":       num,
+	"rate":      rate,
+	"showFlows": showFlows,
+	"hasPhases": hasPhases,
+	"phaseCols": phaseColumns,
+	"protocols": protocolMix,
+	"phase": func(m map[string]PhaseMs, name string) *PhaseMs {
+		if p, ok := m[name]; ok {
+			return &p
+		}
+		return nil
+	},
+}).Parse(htmlSource)).Parse(flowsHTML)).Parse(phasesHTML))
+
+// phasesHTML is the page's "where time went" table, after the endpoints
+// (report.html.tmpl includes it): each endpoint's protocols and the p95
+// of each timing phase, its p50, p99 and max in the cell's title. An
+// endpoint without phases (WebSocket, gRPC) has no row.
+const phasesHTML = `{{define "phases"}}{{if hasPhases .Summary}}{{$cols := phaseCols .Summary}}
+<section id="phases">
+  <h2>Where time went</h2>
+  <p class="muted">The p95 of each timing phase (hover for p50, p99, max). Blocked: waiting for a connection or an HTTP/2 stream; connect: DNS and TCP; tls: the handshake; send: writing the request; wait: to the first byte; receive: the body{{if eq (len $cols) 7}}; queued: from the due time until a VU took the iteration{{end}}. A request's phases add up to its latency.</p>
+  <div class="scroll">
+  <table>
+    <thead><tr><th class="text">endpoint</th><th class="text">protocol</th>{{range $cols}}<th>{{.}}</th>{{end}}</tr></thead>
+    <tbody>
+    {{- range .Endpoints}}{{if .Phases}}{{$e := .}}
+    <tr>
+      <th>{{.Name}}</th><td class="text">{{protocols .Protocols}}</td>
+      {{- range $cols}}{{with phase $e.Phases .}}<td title="p50 {{msec .P50}}, p99 {{msec .P99}}, max {{msec .Max}}">{{msec .P95}}</td>{{else}}<td>–</td>{{end}}{{end}}
+    </tr>
+    {{- end}}{{end}}
+    </tbody>
+  </table>
+  </div>
+</section>
+{{- end}}{{end}}`
+
+// flowsHTML is the page's flows and polls tables, beside the endpoints
+// (report.html.tmpl includes it after them), shown as in the terminal
+// summary (showFlows). A flow or poll with no duration has dashes.
+const flowsHTML = `{{define "flows"}}{{if showFlows .Summary}}
+<section id="flows">
+  <h2>Flows: end to end</h2>
+  <p class="muted">From an iteration's first request (its due time in the open model) to its last response, think time excluded; poll attempts and their pauses included.</p>
+  <div class="scroll">
+  <table>
+    <thead><tr><th class="text">flow</th><th>iterations</th><th>errors</th><th>cut short</th><th>requests</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>max</th></tr></thead>
+    <tbody>
+    {{- range .Flows}}
+    <tr>
+      <th>{{.Name}}</th><td>{{count .Iterations}}</td>
+      <td{{if .Errors}} class="bad"{{end}}>{{count .Errors}}{{if .Errors}} <small>({{rate .Errors .Iterations}})</small>{{end}}</td>
+      <td{{if .Cut}} class="bad"{{end}}>{{count .Cut}}</td><td>{{count .Requests}}</td>
+      {{- template "flowDuration" .Duration}}
+    </tr>
+    {{- end}}
+    </tbody>
+  </table>
+  </div>
+  {{- if .Polls}}
+  <div class="scroll">
+  <table>
+    <thead><tr><th class="text">poll step</th><th>polls</th><th>timeouts</th><th>cut short</th><th>attempts</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>max</th></tr></thead>
+    <tbody>
+    {{- range .Polls}}
+    <tr>
+      <th>{{.Name}}</th><td>{{count .Polls}}</td>
+      <td{{if .Timeouts}} class="bad"{{end}}>{{count .Timeouts}}{{if .Timeouts}} <small>({{rate .Timeouts .Polls}})</small>{{end}}</td>
+      <td{{if .Cut}} class="bad"{{end}}>{{count .Cut}}</td><td>{{count .Attempts}}</td>
+      {{- template "flowDuration" .Duration}}
+    </tr>
+    {{- end}}
+    </tbody>
+  </table>
+  </div>
+  {{- end}}
+  <p class="muted">Cut short: stopped by the end of the run before they finished — the slowest, and not in the percentiles.</p>
+</section>
+{{- end}}{{end}}
+{{- define "flowDuration"}}{{with .}}<td>{{msec .P50}}</td><td>{{msec .P90}}</td><td>{{msec .P95}}</td><td>{{msec .P99}}</td><td>{{msec .Max}}</td>{{else}}<td>–</td><td>–</td><td>–</td><td>–</td><td>–</td>{{end}}{{end}}`
 
 // htmlPage is what the template sees: the summary plus the formatted and
 // trimmed bits that are awkward to compute in a template.

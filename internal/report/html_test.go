@@ -23,7 +23,7 @@ var htmlOut = flag.String("html-out", "", "also write TestWriteHTML's full page 
 func htmlFixture() *report.Summary {
 	classes := func(n5xx, timeout int64) map[string]int64 {
 		return map[string]int64{"status_4xx": 0, "status_5xx": n5xx, "timeout": timeout, "connection_refused": 0,
-			"connection_reset": 0, "dns": 0, "tls": 0, "check_failed": 0, "other": 0}
+			"connection_reset": 0, "dns": 0, "tls": 0, "check_failed": 0, "poll_timeout": 0, "ws_closed": 0, "grpc_status": 0, "other": 0}
 	}
 	s := &report.Summary{
 		Schema: report.Schema,
@@ -41,10 +41,20 @@ func htmlFixture() *report.Summary {
 		Endpoints: []report.EndpointSummary{
 			{Name: "home", Method: "GET", Requests: 20615, Errors: 0, RPS: 515.35,
 				Latency: report.Latency{Min: 0.412, Mean: 9.1, P50: 7.9, P90: 15.2, P95: 19.8, P99: 61.3, P999: 402, Max: 780.2},
-				Classes: classes(0, 0)},
+				Classes: classes(0, 0),
+				Phases: map[string]report.PhaseMs{
+					"blocked": {}, "connect": {P99: 0.21, Max: 1.5}, "tls": {},
+					"send": {P50: 0.012, P95: 0.03, P99: 0.05, Max: 0.4}, "wait": {P50: 7.6, P95: 19.1, P99: 60.2, Max: 779.5},
+					"receive": {P50: 0.05, P95: 0.2, P99: 0.9, Max: 3.1}, "queued": {P50: 0.08, P95: 2.3, P99: 14, Max: 61.5}},
+				Protocols: map[string]int64{"HTTP/1.1": 20615}},
 			{Name: "checkout </script><b>", Method: "POST", Requests: 20615, Errors: 262, RPS: 515.35,
 				Latency: report.Latency{Min: 2.1, Mean: 28.4, P50: 18.3, P90: 51.7, P95: 80.4, P99: 390.6, P999: 1620, Max: 2003.5},
-				Classes: classes(174, 88)},
+				Classes: classes(174, 88),
+				Phases: map[string]report.PhaseMs{
+					"blocked": {P50: 0.01, P95: 4.2, P99: 30.5, Max: 410}, "connect": {Max: 2.2}, "tls": {Max: 6.4},
+					"send": {P50: 0.02, P95: 0.04, P99: 0.08, Max: 0.9}, "wait": {P50: 18, P95: 74.9, P99: 352, Max: 2000},
+					"receive": {P50: 0.1, P95: 0.3, P99: 1.2, Max: 8.8}},
+				Protocols: map[string]int64{"HTTP/2.0": 20609, "unknown": 6}},
 		},
 		Checks: []report.CheckSummary{
 			{Name: "status is 200", Passes: 20441, Fails: 174},

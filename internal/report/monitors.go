@@ -53,19 +53,30 @@ var timelineSeries = map[string]bool{
 	scrape.ProcessRSS:          true,
 }
 
-// limitSeries are the derived series that say a CPU sat at its limit.
-var limitSeries = map[string]string{
-	scrape.HostCPUBusyPercent: "host CPU",
-	scrape.ProcessCPUPercent:  "process",
-	scrape.CgroupCPUPercent:   "cgroup",
+// limitSeries are the derived series that say a resource sat at its
+// limit: each is a percentage of a limit that is known (a series exists
+// only when its limit was read: the host's cores or MemTotal, a cgroup's
+// cpu.max or memory.max, a process's affinity, quota or cgroup memory
+// limit), so no warning ever names a limit that is not there.
+var limitSeries = map[string]limitKind{
+	scrape.HostCPUBusyPercent:      {"host CPU", "CPU", ""},
+	scrape.ProcessCPUPercent:       {"process", "CPU", ""},
+	scrape.CgroupCPUPercent:        {"cgroup", "CPU", ""},
+	scrape.HostMemoryUsedPercent:   {"host", "memory", " of MemTotal in use: MemAvailable near zero"},
+	scrape.CgroupMemoryUsedPercent: {"cgroup", "memory", " of memory.max: memory.current, which counts the page cache the kernel reclaims first"},
+	scrape.ProcessMemoryPercent:    {"process", "memory", " of its cgroup's memory limit, in RSS"},
 }
+
+// limitKind words a limit series: what sat at it, which limit, and of
+// what the percentage is.
+type limitKind struct{ what, resource, of string }
 
 // maxPointSeries bounds the timeline series kept per scrape (per-process
 // series multiply with the processes watched; docs/limits.md).
 const maxPointSeries = 64
 
-// atLimit is the percentage of a CPU limit at or above which a resource
-// is said to sit at it.
+// atLimit is the percentage of a limit (CPU or memory) at or above which
+// a resource is said to sit at it.
 const atLimit = 95.0
 
 // MonitorPoint is what one scrape gave for the timeline: its time and the
@@ -245,8 +256,10 @@ func AddMonitors(s *Summary, res *result.Result, mons []MonitorData) {
 		sort.Strings(limited)
 		for _, k := range limited {
 			if c := atLimitN[k]; c*3 >= n {
-				s.Warnings = append(s.Warnings, fmt.Sprintf("monitor %s: %s sat at its CPU limit (≥ %.0f%%) in %d of %d intervals: the target, not the load, set the pace",
-					m.Name, limitName(k), atLimit, c, n))
+				name, _, _ := strings.Cut(k, "{")
+				lk := limitSeries[name]
+				s.Warnings = append(s.Warnings, fmt.Sprintf("monitor %s: %s sat at its %s limit (≥ %.0f%%%s) in %d of %d intervals: the target, not the load, set the pace",
+					m.Name, limitName(k), lk.resource, atLimit, lk.of, c, n))
 			}
 		}
 	}
@@ -257,8 +270,10 @@ func AddMonitors(s *Summary, res *result.Result, mons []MonitorData) {
 // run's end (which AddMonitors completed): the monitors field, each
 // timeline point's monitors (when both timelines have the same intervals)
 // and the monitor warnings; then it evaluates dst's monitor thresholds on
-// them. Snapshots do not hold the monitors, so a rebuilt summary of the
-// whole run needs this to keep them.
+// them. Snapshots hold the samples sent during the intervals
+// (MonitorsFromSnapshots), but the run's own summary also counts the
+// scrapes before its first interval and after its last: a rebuilt summary
+// of the whole run keeps what the run reported with this.
 func CarryMonitors(dst, src *Summary) {
 	if len(src.Monitors) == 0 {
 		return
@@ -335,7 +350,7 @@ func evaluateMonitor(out ThresholdOutcome, t metrics.Threshold, mons []MonitorSu
 // limitName words a limit series' key: "host CPU", "process gunicorn (pid 12)".
 func limitName(key string) string {
 	name, labels, _ := strings.Cut(key, "{")
-	what := limitSeries[name]
+	what := limitSeries[name].what
 	if labels == "" {
 		return what
 	}
@@ -366,6 +381,8 @@ func writeMonitors(w io.Writer, s *Summary) {
 				host = append(host, "cpu peak "+num(round(ss.Max, 1))+"%")
 			case scrape.HostMemoryAvailable:
 				host = append(host, "memory available min "+bytes(int64(ss.Min)))
+			case scrape.HostMemoryUsedPercent:
+				host = append(host, "memory used peak "+num(round(ss.Max, 1))+"%")
 			case scrape.HostListenOverflows:
 				host = append(host, "listen overflows peak "+num(round(ss.Max, 2))+"/s")
 			}
@@ -393,14 +410,44 @@ func writeMonitors(w io.Writer, s *Summary) {
 				fmt.Fprintf(w, "    process  %s cpu peak %s cores\n", who, num(round(ss.Max, 2)))
 			}
 		}
+		// Memory against a limit, only where one is known (a process's
+		// cgroup limit, a cgroup's memory.max).
+		for _, ss := range m.Series {
+			if ss.Name != scrape.ProcessMemoryPercent {
+				continue
+			}
+			who := ss.Labels["name"] + "[" + ss.Labels["pid"] + "]"
+			rss := ""
+			if r, ok := findSeries(m.Series, scrape.ProcessRSS, ss.Labels); ok {
+				rss = " " + bytes(int64(r.Max)) + ","
+			}
+			fmt.Fprintf(w, "    process  %s rss peak%s %s%% of its memory limit\n", who, rss, num(round(ss.Max, 1)))
+		}
+		for _, ss := range m.Series {
+			var what string
+			switch ss.Name {
+			case scrape.CgroupCPUPercent:
+				what = "cpu peak " + num(round(ss.Max, 1)) + "% of cpu.max"
+			case scrape.CgroupMemoryUsedPercent:
+				what = "memory peak " + num(round(ss.Max, 1)) + "% of memory.max"
+			default:
+				continue
+			}
+			fmt.Fprintf(w, "    cgroup   %s %s\n", ss.Labels["cgroup"], what)
+		}
 	}
 }
 
-func hasSeries(ss []MonitorSeries, name string, labels map[string]string) bool {
+func findSeries(ss []MonitorSeries, name string, labels map[string]string) (MonitorSeries, bool) {
 	for _, s := range ss {
 		if s.Name == name && fmt.Sprint(s.Labels) == fmt.Sprint(labels) {
-			return true
+			return s, true
 		}
 	}
-	return false
+	return MonitorSeries{}, false
+}
+
+func hasSeries(ss []MonitorSeries, name string, labels map[string]string) bool {
+	_, ok := findSeries(ss, name, labels)
+	return ok
 }

@@ -45,6 +45,10 @@ type Summary struct {
 	// present when the run had agents other than the one in-process agent
 	// of a local run, absent for a local run.
 	Agents []AgentSummary `json:"agents,omitempty"`
+	// Flows are the flows' end-to-end iteration durations and Polls the
+	// poll steps' (flows.go); [] when the run had none.
+	Flows []FlowSummary `json:"flows"`
+	Polls []PollSummary `json:"polls"`
 }
 
 // PlanInfo is the offered load, in the words of the CLI and scenario files.
@@ -57,6 +61,9 @@ type PlanInfo struct {
 	Stages     []StageInfo `json:"stages,omitempty"`
 	Iterations int64       `json:"iterations,omitempty"`
 	Timeout    string      `json:"timeout"`
+	// HTTP is the HTTP version asked for (--http2, defaults.http): 1 or
+	// 2; absent for the default. endpoints[].protocols says what was used.
+	HTTP int `json:"http,omitempty"`
 }
 
 // StageInfo is one stage of the plan.
@@ -143,6 +150,25 @@ type EndpointSummary struct {
 	RPS      float64          `json:"rps"`
 	Latency  Latency          `json:"latency_ms"`
 	Classes  map[string]int64 `json:"error_classes"`
+	// Phases are where its requests' time went, by phase name
+	// (metrics.Phase: blocked, connect, tls, send, wait, receive, and in
+	// the open model queued); absent for an endpoint whose client
+	// measures none (WebSocket, gRPC). For each request the phases add up
+	// to its latency.
+	Phases map[string]PhaseMs `json:"phases_ms,omitempty"`
+	// Protocols counts its requests by the protocol they were sent with
+	// ("HTTP/1.1", "HTTP/2.0", "HTTP/1.0", "unknown" for one that failed
+	// before the protocol was known); absent like Phases.
+	Protocols map[string]int64 `json:"protocols,omitempty"`
+}
+
+// PhaseMs is one timing phase's distribution over an endpoint's requests,
+// in milliseconds.
+type PhaseMs struct {
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
 }
 
 // CheckSummary counts a check's passes and fails.
@@ -267,11 +293,13 @@ func Build(id string, res *result.Result, cores int) Summary {
 		s.Endpoints = append(s.Endpoints, EndpointSummary{
 			Name: e.Name, Method: e.Method, Requests: e.Requests, Errors: e.Errors(),
 			RPS: round(float64(e.Requests)/elapsed.Seconds(), 2), Latency: latency(e.Latency), Classes: classes(e),
+			Phases: phasesMs(&e.Phases), Protocols: protocols(&e.Protos),
 		})
 	}
 	for _, c := range total.Checks {
 		s.Checks = append(s.Checks, CheckSummary(c))
 	}
+	s.Flows, s.Polls = flowSummaries(total.Flows), pollSummaries(total.Polls)
 	for _, expr := range res.Plan.Thresholds {
 		s.Thresholds = append(s.Thresholds, evaluate(expr, total, elapsed))
 	}
@@ -324,7 +352,7 @@ const (
 // PlanOf describes p's offered load in the words of the CLI.
 func PlanOf(p scenario.Plan) PlanInfo {
 	l := p.Load
-	out := PlanInfo{Model: l.Model.String(), MaxVUs: l.MaxVUs, Iterations: l.Iterations, Timeout: p.Timeout.String()}
+	out := PlanInfo{Model: l.Model.String(), MaxVUs: l.MaxVUs, Iterations: l.Iterations, Timeout: p.Timeout.String(), HTTP: p.HTTP}
 	if l.Model == engine.Open {
 		out.Rate = l.Rate
 	} else {
@@ -424,8 +452,8 @@ func evaluate(expr string, total metrics.Snapshot, elapsed time.Duration) Thresh
 		return evaluateMonitor(out, t, nil) // AddMonitors evaluates it on the monitors
 	}
 	v, found := t.Measure(total, elapsed)
-	if !found {
-		out.Error = fmt.Sprintf("no endpoint named %q", t.Endpoint)
+	if !found || math.IsNaN(v) {
+		out.Error = t.Missing(total) // no such endpoint or flow, or no finished iteration of the flow
 		return out
 	}
 	out.Value = round(v, 3)
@@ -464,6 +492,38 @@ func latency(s *metrics.Sketch) Latency {
 		Min: ms(s.Min()), Mean: ms(s.Mean()), P50: ms(s.Quantile(0.5)), P90: ms(s.Quantile(0.9)),
 		P95: ms(s.Quantile(0.95)), P99: ms(s.Quantile(0.99)), P999: ms(s.Quantile(0.999)), Max: ms(s.Max()),
 	}
+}
+
+// phasesMs is the figures of each phase that was recorded; nil when none
+// was.
+func phasesMs(ps *metrics.PhaseSketches) map[string]PhaseMs {
+	var m map[string]PhaseMs
+	for p := range metrics.NumPhases {
+		st, ok := ps.Stats(p)
+		if !ok {
+			continue
+		}
+		if m == nil {
+			m = make(map[string]PhaseMs, metrics.NumPhases)
+		}
+		m[p.String()] = PhaseMs{P50: ms(st.P50), P95: ms(st.P95), P99: ms(st.P99), Max: ms(st.Max)}
+	}
+	return m
+}
+
+// protocols is the non-zero protocol counts; nil when there are none.
+func protocols(c *[metrics.NumProtos]int64) map[string]int64 {
+	var m map[string]int64
+	for p, n := range c {
+		if n == 0 {
+			continue
+		}
+		if m == nil {
+			m = make(map[string]int64, 2)
+		}
+		m[metrics.Proto(p).String()] = n
+	}
+	return m
 }
 
 func classes(e *metrics.Endpoint) map[string]int64 {

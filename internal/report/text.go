@@ -3,9 +3,12 @@ package report
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/surgeload/surge/internal/metrics"
 )
 
 // WriteText writes the terminal summary table.
@@ -53,6 +56,8 @@ func WriteText(w io.Writer, s *Summary) error {
 			msec(e.Latency.P50), msec(e.Latency.P95), msec(e.Latency.P99), msec(e.Latency.Max))
 	}
 	_ = tw.Flush()
+	writePhases(&b, s)
+	writeFlows(&b, s)
 	if showWindows(s) {
 		writeWindows(&b, s)
 	}
@@ -99,6 +104,87 @@ func WriteText(w io.Writer, s *Summary) error {
 	return err
 }
 
+// phaseColumns are the phases the terminal and HTML reports show, in
+// order; queued only when an endpoint has it (the open model).
+func phaseColumns(s *Summary) []string {
+	cols := []string{"blocked", "connect", "tls", "send", "wait", "receive"}
+	for _, e := range s.Endpoints {
+		if _, ok := e.Phases["queued"]; ok {
+			return append(cols, "queued")
+		}
+	}
+	return cols
+}
+
+// hasPhases reports whether an endpoint of s has timing phases.
+func hasPhases(s *Summary) bool {
+	for _, e := range s.Endpoints {
+		if len(e.Phases) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// writePhases writes where each endpoint's time went: the p95 of each
+// phase, and the protocols its requests went with. Endpoints without
+// phases (WebSocket, gRPC) have no row.
+func writePhases(b *strings.Builder, s *Summary) {
+	if !hasPhases(s) {
+		return
+	}
+	cols := phaseColumns(s)
+	b.WriteString("\n")
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  where time went (p95)\tprotocol\t%s\n", strings.Join(cols, "\t"))
+	for _, e := range s.Endpoints {
+		if len(e.Phases) == 0 {
+			continue
+		}
+		fmt.Fprintf(tw, "  %s\t%s", e.Name, protocolMix(e.Protocols))
+		for _, c := range cols {
+			v := "–"
+			if p, ok := e.Phases[c]; ok {
+				v = msec(p.P95)
+			}
+			fmt.Fprintf(tw, "\t%s", v)
+		}
+		fmt.Fprintln(tw)
+	}
+	_ = tw.Flush()
+}
+
+// protocolMix names the protocols of an endpoint's requests, the most
+// used first: "HTTP/1.1", or with their counts when there are several,
+// "HTTP/2.0 20609, unknown 6".
+func protocolMix(m map[string]int64) string {
+	type pc struct {
+		name string
+		n    int64
+	}
+	var all []pc
+	for k, n := range m {
+		all = append(all, pc{k, n})
+	}
+	if len(all) == 0 {
+		return "–"
+	}
+	if len(all) == 1 {
+		return all[0].name
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].n != all[j].n {
+			return all[i].n > all[j].n
+		}
+		return all[i].name < all[j].name
+	})
+	parts := make([]string, len(all))
+	for i, p := range all {
+		parts[i] = p.name + " " + strconv.FormatInt(p.n, 10)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // showWindows says whether the summary gets the windows table: for runs
 // whose load changes (stages, live changes), where the knee is the story.
 func showWindows(s *Summary) bool {
@@ -132,7 +218,15 @@ func writeWindows(b *strings.Builder, s *Summary) {
 	_ = tw.Flush()
 }
 
-var errorClassOrder = []string{"status_4xx", "status_5xx", "timeout", "connection_refused", "connection_reset", "dns", "tls", "check_failed", "other"}
+// errorClassOrder is the order the errors line names classes in: the
+// metrics package's, so a new class is never left out.
+var errorClassOrder = func() []string {
+	var out []string
+	for _, c := range metrics.ErrorClasses() {
+		out = append(out, c.String())
+	}
+	return out
+}()
 
 // msec writes a latency in the one style every output uses (latencyText).
 func msec(v float64) string { return latencyText(v) }

@@ -45,6 +45,9 @@
 // one goroutine each (monitors.go): they start with Start and are stopped,
 // a scrape in flight cancelled, before Done is closed, so Monitors is final
 // once Wait returns. A slow or dead monitor never blocks or slows the run.
+// Each snapshot the sinks get carries the monitor samples that came since
+// the previous one (metrics.Snapshot.Monitors), so whatever records the
+// run stores the target's side with each interval and shows it live.
 //
 // Every method of a Session is safe for concurrent use.
 package run

@@ -6,9 +6,11 @@ import (
 	"sync"
 
 	"github.com/surgeload/surge/internal/controller"
+	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/monitor/scrape"
 	"github.com/surgeload/surge/internal/report"
 	"github.com/surgeload/surge/internal/scenario"
+	"github.com/surgeload/surge/internal/sink"
 )
 
 // monitorRun is one of the plan's monitors: its scraper and what its
@@ -59,6 +61,9 @@ func (s *Session) startMonitors(ctx context.Context) (stop func()) {
 			_ = mr.m.Run(sctx, s.interval, func(smp scrape.Sample) {
 				s.monMu.Lock()
 				mr.fold.Add(smp)
+				if s.attach && len(s.pending) < metrics.MaxSnapshotMonitorSamples {
+					s.pending = append(s.pending, smp.Metrics())
+				}
 				s.monMu.Unlock()
 			})
 		}()
@@ -73,6 +78,28 @@ func (s *Session) startMonitors(ctx context.Context) (stop func()) {
 		}
 	}
 }
+
+// monitorSink hands the run's sinks each merged snapshot with the monitor
+// samples that came since the previous one (metrics.Snapshot.Monitors),
+// so that whatever records the run — the server's history, a `surge run
+// --server` — stores the target's side with the load's, interval by
+// interval, and shows it live. A sample usually comes within the interval
+// it was sent in, before that interval's snapshot is taken; one that comes
+// later travels with the next snapshot, and readers place every sample by
+// its time.
+type monitorSink struct {
+	s    *Session
+	next sink.Sink
+}
+
+func (m *monitorSink) Consume(ctx context.Context, snap metrics.Snapshot) error {
+	m.s.monMu.Lock()
+	snap.Monitors, m.s.pending = m.s.pending, nil
+	m.s.monMu.Unlock()
+	return m.next.Consume(ctx, snap)
+}
+
+func (m *monitorSink) Close(ctx context.Context) error { return m.next.Close(ctx) }
 
 // Monitors returns what the plan's monitors gave so far, in the plan's
 // order: final once Wait has returned. During the run it may wait for a

@@ -48,7 +48,11 @@ type Session struct {
 
 	interval time.Duration
 	monitors []*monitorRun // one per plan monitor; monitors.go
-	monMu    sync.Mutex    // guards the monitors' folds
+	monMu    sync.Mutex    // guards the monitors' folds and pending
+	// attach: the run has sinks, and each snapshot they get carries the
+	// monitor samples pending since the previous one (monitorSink).
+	attach  bool
+	pending []metrics.MonitorSample
 }
 
 // New returns a session for p, which must be valid. Nothing runs until
@@ -61,10 +65,14 @@ func New(p scenario.Plan, o Options) *Session {
 		}
 	}
 	co := controller.Options{Agents: o.Agents, Interval: o.Interval, Logger: o.Logger, OnAgentLoss: o.OnAgentLoss}
+	s := &Session{plan: p, done: make(chan struct{}), interval: o.Interval}
 	if len(sinks) > 0 {
 		co.Sink = sinks
+		if len(p.Monitors) > 0 {
+			co.Sink, s.attach = &monitorSink{s: s, next: sinks}, true
+		}
 	}
-	s := &Session{plan: p, ctl: controller.New(p, co), done: make(chan struct{}), interval: o.Interval}
+	s.ctl = controller.New(p, co)
 	if s.interval <= 0 {
 		s.interval = controller.DefaultInterval
 	}

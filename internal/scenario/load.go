@@ -369,14 +369,16 @@ func (l *loader) list(n *node, path, key string, single bool) []*node {
 
 var (
 	topKeys      = []string{"name", "description", "target", "defaults", "load", "vars", "data", "setup", "flows", "thresholds", "monitors"}
-	defaultsKeys = []string{"headers", "timeout", "insecure"}
+	defaultsKeys = []string{"headers", "timeout", "insecure", "grpc", "http"}
 	loadKeys     = []string{"model", "vus", "rate", "max_vus", "duration", "stages", "iterations"}
 	stageKeys    = []string{"duration", "target"}
 	dataKeys     = []string{"csv", "json", "rows", "mode", "per", "on_exhausted", "delimiter"}
 	flowKeys     = []string{"name", "weight", "steps"}
 	methodKeys   = []string{"get", "post", "put", "patch", "delete", "head", "options"}
 	stepKeys     = append(append([]string{"name"}, methodKeys...),
-		"think", "headers", "query", "json", "form", "body", "body_file", "timeout", "extract", "check", "soft_checks")
+		"think", "headers", "query", "json", "form", "body", "body_file", "timeout", "extract", "check", "soft_checks",
+		"until", "every", "within", "if", "repeat", "ws", "send", "expect", "ws_close", "grpc", "message", "metadata")
+	groupKeys = []string{"if", "repeat", "steps"}
 	checkKeys = []string{"status", "body_contains", "body_matches", "json", "header", "max_latency"}
 )
 
@@ -408,6 +410,12 @@ func (l *loader) plan(root *node) Plan {
 		if b := d["insecure"]; b != nil {
 			p.Insecure, _ = l.boolean(b, "insecure", "insecure")
 		}
+		if g := d["grpc"]; g != nil {
+			p.GRPC = l.grpcDefaults(g)
+		}
+		if h := d["http"]; h != nil {
+			p.HTTP = l.httpVersion(h)
+		}
 	}
 	if n := f["load"]; n != nil {
 		p.Load = l.load(n)
@@ -419,9 +427,7 @@ func (l *loader) plan(root *node) Plan {
 		p.Data = l.data(n)
 	}
 	if n := f["setup"]; n != nil {
-		for j, s := range l.list(n, "setup", "setup", false) {
-			p.Setup = append(p.Setup, l.step(s, fmt.Sprintf("setup[%d]", j)))
-		}
+		p.Setup = l.steps(n, "setup", "setup")
 	}
 	if n := f["flows"]; n != nil {
 		for i, fn := range l.list(n, "flows", "flows", false) {
@@ -680,14 +686,85 @@ func (l *loader) flow(n *node, path string) Flow {
 		fl.Weight = int(clampInt(w))
 	}
 	if v := f["steps"]; v != nil {
-		for j, s := range l.list(v, path+".steps", "steps", false) {
-			fl.Steps = append(fl.Steps, l.step(s, fmt.Sprintf("%s.steps[%d]", path, j)))
-		}
+		fl.Steps = l.steps(v, path+".steps", "steps")
 	}
 	return fl
 }
 
-func (l *loader) step(n *node, path string) Step {
+// steps reads a list of steps. Groups ({repeat: 3, steps: […]}) are
+// flattened into it: their steps join the list, and the group becomes a
+// Block of the first of them.
+func (l *loader) steps(n *node, path, key string) []Step {
+	var out []Step
+	var pending []Block
+	l.stepList(l.list(n, path, key, false), path, &out, &pending)
+	return out
+}
+
+// stepList appends the steps of items to out. pending are the blocks of
+// groups that begin with the next step appended, outermost first.
+func (l *loader) stepList(items []*node, path string, out *[]Step, pending *[]Block) {
+	for _, it := range items {
+		if it.kind == mapNode && keyOf(it, "steps") != it {
+			l.group(it, path, out, pending)
+			continue
+		}
+		i := len(*out)
+		s := l.step(it, fmt.Sprintf("%s[%d]", path, i), len(*pending))
+		s.Blocks = append(append([]Block(nil), *pending...), s.Blocks...)
+		*pending = (*pending)[:0]
+		*out = append(*out, s)
+	}
+}
+
+// group reads a group of steps into out; its if and repeat become a Block
+// of its first step.
+func (l *loader) group(n *node, path string, out *[]Step, pending *[]Block) {
+	start, k := len(*out), len(*pending)
+	bp := fmt.Sprintf("%s[%d].blocks[%d]", path, start, k)
+	l.mark(bp, n)
+	for _, k := range n.keys {
+		if !slices.Contains(groupKeys, k.text) && slices.Contains(stepKeys, k.text) {
+			l.errorf(k, join(bp, k.text), "`%s` does not belong in a group of steps, which has `if`, `repeat` and `steps`: put it in a step of the group", k.text)
+		}
+	}
+	f := l.fields(n, bp, "a group of steps", append(append([]string(nil), groupKeys...), stepKeys...)...)
+	var b Block
+	if v := f["if"]; v != nil {
+		b.If, _ = l.str(v, bp+".if", "if")
+	}
+	if v := f["repeat"]; v != nil {
+		b.Repeat = l.repeat(v, bp+".repeat")
+	}
+	*pending = append(*pending, b)
+	l.stepList(l.list(f["steps"], bp+".steps", "steps", false), path, out, pending)
+	if len(*out) == start {
+		*pending = (*pending)[:k]
+		l.errorf(keyOf(n, "steps"), bp+".steps", "a group needs at least one step under `steps`")
+		return
+	}
+	(*out)[start].Blocks[k].Len = len(*out) - start
+}
+
+// repeat reads a repeat count: a whole number from 1 to MaxRepeat.
+func (l *loader) repeat(n *node, path string) int {
+	r, ok := l.integer(n, path, "repeat")
+	switch {
+	case !ok:
+		return 0
+	case r < 1:
+		l.errorf(n, path, "`repeat` must be at least 1, got %d", r)
+		return 0
+	case r > MaxRepeat:
+		l.errorf(n, path, "`repeat` %d is more than the maximum of %d", r, MaxRepeat)
+		return MaxRepeat
+	}
+	return int(r)
+}
+
+// step reads one step; its own if and repeat become its Block number
+// block (after those of the groups that begin with it).
+func (l *loader) step(n *node, path string, block int) Step {
 	var s Step
 	l.mark(path, n)
 	f := l.fields(n, path, "a step", stepKeys...)
@@ -709,6 +786,8 @@ func (l *loader) step(n *node, path string) Step {
 		s.Method = strings.ToUpper(m)
 		s.URL, _ = l.str(v, path+".url", m)
 	}
+	method = l.wsKeys(n, f, path, method, &s)
+	method = l.grpcStepKeys(n, f, path, method, &s)
 	if v := f["think"]; v != nil {
 		if method != "" {
 			l.errorf(keyOf(n, "think"), path+".think", "a step is either a request (`%s`) or a think pause, not both", method)
@@ -716,7 +795,8 @@ func (l *loader) step(n *node, path string) Step {
 			s.Think, s.ThinkMax = l.think(v, path+".think")
 		}
 		for _, k := range n.keys {
-			if k.text != "think" && k.text != "name" && slices.Contains(stepKeys, k.text) && !slices.Contains(methodKeys, k.text) {
+			if k.text != "think" && k.text != "name" && k.text != "if" && k.text != "repeat" && k.text != "ws" && k.text != "ws_close" && k.text != "grpc" &&
+				slices.Contains(stepKeys, k.text) && !slices.Contains(methodKeys, k.text) {
 				l.errorf(k, join(path, k.text), "`%s` does not apply to a think step", k.text)
 			}
 		}
@@ -771,6 +851,44 @@ func (l *loader) step(n *node, path string) Step {
 	}
 	if v := f["soft_checks"]; v != nil {
 		s.SoftChecks, _ = l.boolean(v, path+".soft_checks", "soft_checks")
+	}
+	if f["if"] != nil || f["repeat"] != nil {
+		bp := fmt.Sprintf("%s.blocks[%d]", path, block)
+		b := Block{Len: 1}
+		if v := f["if"]; v != nil {
+			b.If, _ = l.str(v, bp+".if", "if")
+		}
+		if v := f["repeat"]; v != nil {
+			b.Repeat = l.repeat(v, bp+".repeat")
+		}
+		s.Blocks = append(s.Blocks, b)
+	}
+	if v := f["until"]; v != nil {
+		s.Until = l.check(v, path+".until")
+		if v.kind == mapNode && len(v.keys) == 0 {
+			l.errorf(v, path+".until", "`until` needs a condition to wait for, e.g. until: {json: {status: done}}")
+		}
+	}
+	if v := f["every"]; v != nil {
+		s.Every, _ = l.duration(v, path+".every", "every")
+	}
+	if v := f["send"]; v != nil {
+		if v.kind == mapNode || v.kind == seqNode {
+			if b, err := l.toJSON(v, path+".send"); err == nil {
+				s.SendJSON = b
+			}
+		} else {
+			s.Send, _ = l.str(v, path+".send", "send")
+		}
+	}
+	if v := f["expect"]; v != nil {
+		s.Expect = l.check(v, path+".expect")
+		if v.kind == mapNode && len(v.keys) == 0 {
+			l.errorf(v, path+".expect", "`expect` needs a condition on the message to wait for, e.g. expect: {json: {type: welcome}}")
+		}
+	}
+	if v := f["within"]; v != nil {
+		s.Within, _ = l.duration(v, path+".within", "within")
 	}
 	return s
 }

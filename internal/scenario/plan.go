@@ -3,6 +3,7 @@ package scenario
 import (
 	"errors"
 	"fmt"
+	"github.com/surgeload/surge/internal/grpcschema"
 	"math"
 	"net/url"
 	"strconv"
@@ -24,6 +25,14 @@ type Plan struct {
 	// values are templates; one whose variable is not set yet is left out.
 	Headers  []Header `json:"headers,omitempty"`
 	Insecure bool     `json:"insecure,omitempty"` // skip TLS verification
+	// HTTP is the HTTP version requests go with (defaults.http, --http2):
+	// 0, the default, and 1 are HTTP/1.1 to http:// targets and whatever
+	// an https:// server chooses by ALPN; 2 is HTTP/2 to every target,
+	// with prior knowledge to http:// ones (h2c).
+	HTTP int `json:"http,omitempty"`
+	// GRPC says where gRPC steps call and where their message types come
+	// from (defaults.grpc; grpc.go).
+	GRPC GRPCOptions `json:"grpc,omitzero"`
 	// Vars are per-VU variables with their starting values.
 	Vars []Var `json:"vars,omitempty"`
 	// Env holds the values of the {{env.NAME}} the templates read, taken
@@ -102,6 +111,10 @@ type validator struct {
 	probs     Problems
 	ctx       string // words for the current flow/step, printed without a position
 	badTarget bool   // URLs are not checked against a target that is wrong
+	// grpc are the plan's compiled .proto files, for its gRPC steps; nil
+	// without any (or, with grpcBad, when they did not compile).
+	grpc    *grpcschema.Files
+	grpcBad bool
 }
 
 func (v *validator) add(path, format string, args ...any) {
@@ -132,6 +145,10 @@ func (p *Plan) Validate() error {
 			v.badTarget = true
 		}
 	}
+	if p.HTTP != 0 && p.HTTP != 1 && p.HTTP != 2 {
+		v.add("defaults.http", "defaults.http must be 1 (HTTP/1.1) or 2 (HTTP/2), got %d", p.HTTP)
+	}
+	p.validateGRPCOptions(v, p.firstGRPC())
 	sc := p.newScope(v)
 	for i, h := range p.Headers {
 		path := fmt.Sprintf("headers[%d]", i)
@@ -143,8 +160,10 @@ func (p *Plan) Validate() error {
 		}
 	}
 	avail := sc.startVars()
+	bs := newBlocks("setup", len(p.Setup))
 	for j := range p.Setup {
 		v.ctx = fmt.Sprintf("setup step %d", j+1)
+		bs.step(v, sc, j, &p.Setup[j], avail)
 		p.validateStep(v, sc, fmt.Sprintf("setup[%d]", j), &p.Setup[j], avail)
 	}
 	v.ctx = ""
@@ -165,8 +184,10 @@ func (p *Plan) Validate() error {
 		}
 		flowAvail := clone(avail)
 		requests := 0
+		bs := newBlocks(path+".steps", len(f.Steps))
 		for j := range f.Steps {
 			v.ctx = fmt.Sprintf("flow %q: step %d", f.Name, j+1)
+			bs.step(v, sc, j, &f.Steps[j], flowAvail)
 			if p.validateStep(v, sc, fmt.Sprintf("%s.steps[%d]", path, j), &f.Steps[j], flowAvail) {
 				requests++
 			}
@@ -291,6 +312,21 @@ func (p *Plan) validateThresholds(v *validator) {
 				hint = "; did you mean `" + best + "`?"
 			}
 			v.add(path, "threshold %q: no step is named `%s`%s", expr, t.Endpoint, hint)
+		}
+		flows := make([]string, 0, len(p.Flows))
+		known := false
+		for _, f := range p.Flows {
+			flows = append(flows, f.Name)
+			known = known || f.Name == t.Flow
+		}
+		if t.Flow != "" && !known {
+			hint := ""
+			if best := suggest.Closest(t.Flow, flows); best != "" {
+				hint = "; did you mean `" + best + "`?"
+			} else if seen[t.Flow] {
+				hint = "; `" + t.Flow + "` is a step: write endpoint[" + t.Flow + "] for its requests"
+			}
+			v.add(path, "threshold %q: no flow is named `%s`%s", expr, t.Flow, hint)
 		}
 	}
 }

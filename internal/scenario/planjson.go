@@ -73,7 +73,10 @@ func (s Step) MarshalJSON() ([]byte, error) {
 		Timeout  engine.Duration `json:"timeout,omitempty"`
 		Think    engine.Duration `json:"think,omitempty"`
 		ThinkMax engine.Duration `json:"think_max,omitempty"`
-	}{alias(s), engine.Duration(s.Timeout), engine.Duration(s.Think), engine.Duration(s.ThinkMax)})
+		Every    engine.Duration `json:"every,omitempty"`
+		Within   engine.Duration `json:"within,omitempty"`
+	}{alias(s), engine.Duration(s.Timeout), engine.Duration(s.Think), engine.Duration(s.ThinkMax),
+		engine.Duration(s.Every), engine.Duration(s.Within)})
 }
 
 // UnmarshalJSON implements json.Unmarshaler.
@@ -84,11 +87,15 @@ func (s *Step) UnmarshalJSON(b []byte) error {
 		Timeout  engine.Duration `json:"timeout,omitempty"`
 		Think    engine.Duration `json:"think,omitempty"`
 		ThinkMax engine.Duration `json:"think_max,omitempty"`
-	}{(*alias)(s), engine.Duration(s.Timeout), engine.Duration(s.Think), engine.Duration(s.ThinkMax)}
+		Every    engine.Duration `json:"every,omitempty"`
+		Within   engine.Duration `json:"within,omitempty"`
+	}{(*alias)(s), engine.Duration(s.Timeout), engine.Duration(s.Think), engine.Duration(s.ThinkMax),
+		engine.Duration(s.Every), engine.Duration(s.Within)}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
 	s.Timeout, s.Think, s.ThinkMax = time.Duration(aux.Timeout), time.Duration(aux.Think), time.Duration(aux.ThinkMax)
+	s.Every, s.Within = time.Duration(aux.Every), time.Duration(aux.Within)
 	return nil
 }
 

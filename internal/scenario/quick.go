@@ -22,6 +22,8 @@ type Overrides struct {
 	Timeout    *time.Duration
 	Thresholds []string // added to the plan's
 	Insecure   *bool
+	// HTTP replaces the plan's HTTP version (--http2: 2).
+	HTTP *int
 	// Target replaces the base URL that relative step URLs resolve against.
 	Target *string
 	// Headers are set on every request, replacing default headers of the
@@ -65,6 +67,9 @@ func (p *Plan) Apply(o Overrides) {
 	}
 	if o.Insecure != nil {
 		p.Insecure = *o.Insecure
+	}
+	if o.HTTP != nil {
+		p.HTTP = *o.HTTP
 	}
 	if o.Target != nil {
 		p.Target = *o.Target

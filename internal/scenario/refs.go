@@ -171,6 +171,25 @@ func (p *Plan) eachTemplate(fn func(src string)) {
 			ss[i].Templates(func(_, src string) { fn(src) })
 		}
 	}
+	conds := func(ss []Step) {
+		for _, s := range ss {
+			for _, b := range s.Blocks {
+				c, err := template.ParseCond(b.If)
+				if b.If == "" || err != nil {
+					continue
+				}
+				for _, e := range c.Vars() {
+					if strings.HasPrefix(e.Name, "env.") {
+						fn("{{" + e.Name + "}}")
+					}
+				}
+			}
+		}
+	}
+	conds(p.Setup)
+	for _, f := range p.Flows {
+		conds(f.Steps)
+	}
 	steps(p.Setup)
 	for _, f := range p.Flows {
 		steps(f.Steps)
@@ -289,6 +308,37 @@ func (sc *scope) checkTemplate(v *validator, path, src string, avail map[string]
 		}
 	}
 	return t
+}
+
+// checkCond parses an `if:` condition and checks every variable it reads,
+// as checkTemplate does for a template.
+func (sc *scope) checkCond(v *validator, path, src string, avail map[string]bool) {
+	c, err := template.ParseCond(src)
+	if err != nil {
+		v.add(path, "bad condition %s: %v", quoted(src), err)
+		return
+	}
+	for _, e := range c.Vars() {
+		if template.IsBuiltin(e.Name) {
+			continue
+		}
+		ref, err := sc.p.Resolve(e.Name)
+		if err != nil {
+			var re *RefError
+			if errors.As(err, &re) {
+				v.add(path, "%s in condition %s%s", re.What, quoted(src), re.Rest)
+			} else {
+				v.add(path, "%v in condition %s", err, quoted(src))
+			}
+			continue
+		}
+		if ref.Kind == RefVar && avail != nil && !avail[e.Name] {
+			v.add(path, "`%s` is not set yet here: it is extracted by %s; extract it in setup or an earlier step, or give it a starting value under `vars`", e.Name, sc.extracted[e.Name])
+		}
+		if ref.Kind == RefData && strings.HasPrefix(path, "setup[") {
+			sc.usedIn[ref.Source] = true
+		}
+	}
 }
 
 // inferDataScope sets the default Per of data sources: vu for those setup

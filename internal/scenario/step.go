@@ -39,9 +39,60 @@ type Step struct {
 	// class check_failed.
 	SoftChecks bool `json:"soft_checks,omitempty"`
 
+	// Until makes the step a poll: it is sent again, Every apart (a pause
+	// after each response), until every condition holds, for at most
+	// Within from its first attempt. Every attempt is a request. Check and
+	// Extract apply to the last attempt.
+	Until  Check         `json:"until,omitzero"`
+	Every  time.Duration `json:"every,omitempty"`
+	Within time.Duration `json:"within,omitempty"`
+
+	// A WebSocket step (Method MethodWS, `ws: URL` in a file) opens the
+	// VU's socket to URL (with Headers on the handshake) unless it is open
+	// already, sends Send or SendJSON as a text message, and waits, for at
+	// most Within (default: Timeout), for a message that satisfies Expect
+	// (its body_contains, body_matches and json). WSClose closes the socket.
+	Send     string          `json:"send,omitempty"`      // a text message; a template
+	SendJSON json.RawMessage `json:"send_json,omitempty"` // a JSON message; its string values are templates
+	Expect   Check           `json:"expect,omitzero"`
+	WSClose  bool            `json:"ws_close,omitempty"`
+
+	// A gRPC step (Method MethodGRPC, `grpc: package.Service/Method` in a
+	// file) calls the unary method GRPC on the plan's gRPC server
+	// (Plan.GRPC) with Message, the request as JSON (protojson; its string
+	// values are templates), and Metadata. Its Check's status values are
+	// gRPC status codes; its body is the response message as protojson.
+	GRPC     string          `json:"grpc,omitempty"`
+	Message  json.RawMessage `json:"message,omitempty"`
+	Metadata []Header        `json:"metadata,omitempty"` // values are templates
+
 	Think    time.Duration `json:"think,omitempty"`     // pause; with ThinkMax, uniform in [Think, ThinkMax]
 	ThinkMax time.Duration `json:"think_max,omitempty"` // 0 means a fixed pause
+
+	// Blocks are the if/repeat blocks that begin at this step, outermost
+	// first: a step's own `if:` and `repeat:` are a block of Len 1, a
+	// group of steps ({repeat: 3, steps: […]}) a block over its steps. The
+	// steps of a flow stay one flat list, so everything that walks steps
+	// sees every request once, as written.
+	Blocks []Block `json:"blocks,omitempty"`
 }
+
+// Block makes Len steps, from the one it belongs to, run only If the
+// condition holds (template.ParseCond) and Repeat times.
+type Block struct {
+	Len    int    `json:"len"`
+	If     string `json:"if,omitempty"`
+	Repeat int    `json:"repeat,omitempty"` // 0 means once
+}
+
+// Bounds on repetition.
+const (
+	// MaxRepeat bounds one `repeat:`.
+	MaxRepeat = 10_000
+	// MaxRepeatedSteps bounds the steps one pass over a flow (or setup)
+	// can run once every repeat is multiplied out.
+	MaxRepeatedSteps = 1_000_000
+)
 
 // Param is a query or form parameter; Value is a template.
 type Param struct {
@@ -90,16 +141,41 @@ func (c Check) IsZero() bool {
 // IsThink reports whether the step is a pause rather than a request.
 func (s Step) IsThink() bool { return s.Method == "" && s.Think > 0 }
 
+// MethodWS is the Method of a WebSocket step.
+const MethodWS = "WS"
+
+// IsWS reports whether the step is a WebSocket step (ws: or ws_close:).
+func (s Step) IsWS() bool { return s.Method == MethodWS }
+
+// IsPoll reports whether the step polls until a condition holds.
+func (s Step) IsPoll() bool { return !s.Until.IsZero() }
+
+// DefaultPollEvery is the pause between a poll step's attempts when it
+// sets no `every`.
+const DefaultPollEvery = time.Second
+
 // Methods are the HTTP methods a scenario step may use.
 var Methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 
 // Templates calls fn with every template of the step and the path of the
 // field it is in (relative to the step, e.g. ".headers[0]" or ".json.user").
 func (s *Step) Templates(fn func(field, src string)) {
-	if s.IsThink() {
+	if s.IsThink() || s.WSClose {
 		return
 	}
-	fn(".url", s.URL)
+	if !s.IsGRPC() {
+		fn(".url", s.URL)
+	}
+	for i, h := range s.Metadata {
+		fn(fmt.Sprintf(".metadata[%d]", i), h.Value)
+	}
+	if len(s.Message) > 0 {
+		_ = WalkJSON(s.Message, func(path string, v any) {
+			if str, ok := v.(string); ok {
+				fn(".message"+path, str)
+			}
+		})
+	}
 	for i, h := range s.Headers {
 		fn(fmt.Sprintf(".headers[%d]", i), h.Value)
 	}
@@ -116,6 +192,16 @@ func (s *Step) Templates(fn func(field, src string)) {
 		_ = WalkJSON(s.JSON, func(path string, v any) {
 			if str, ok := v.(string); ok {
 				fn(".json"+path, str)
+			}
+		})
+	}
+	if s.Send != "" {
+		fn(".send", s.Send)
+	}
+	if len(s.SendJSON) > 0 {
+		_ = WalkJSON(s.SendJSON, func(path string, v any) {
+			if str, ok := v.(string); ok {
+				fn(".send"+path, str)
 			}
 		})
 	}
@@ -161,12 +247,86 @@ func WalkJSON(doc []byte, fn func(path string, v any)) error {
 	return walk("")
 }
 
+// blocks checks the if/repeat blocks of one list of steps (setup, or a
+// flow's), a step at a time, in order: each block ends inside the list and
+// inside the block around it, repeats are within bounds, and conditions
+// parse and read variables set by then.
+type blocks struct {
+	path  string
+	stack []openBlock
+	total int64 // steps one pass runs, repeats multiplied out
+	over  bool  // MaxRepeatedSteps was passed (reported once)
+}
+
+type openBlock struct {
+	end  int   // index of the first step after the block
+	mult int64 // times each step in it runs per pass
+}
+
+func newBlocks(path string, n int) *blocks {
+	return &blocks{path: path, stack: []openBlock{{end: n, mult: 1}}}
+}
+
+// step checks the blocks that begin at step i; avail holds the variables
+// set before it.
+func (bs *blocks) step(v *validator, sc *scope, i int, s *Step, avail map[string]bool) {
+	for len(bs.stack) > 1 && bs.stack[len(bs.stack)-1].end <= i {
+		bs.stack = bs.stack[:len(bs.stack)-1]
+	}
+	for k, b := range s.Blocks {
+		bp := fmt.Sprintf("%s[%d].blocks[%d]", bs.path, i, k)
+		outer := bs.stack[len(bs.stack)-1]
+		if b.Len < 1 || i+b.Len > outer.end {
+			v.add(bp, "a block of %d steps from step %d does not fit in the steps around it", b.Len, i+1)
+			continue
+		}
+		switch {
+		case b.Repeat < 0:
+			v.add(bp+".repeat", "repeat must be at least 1, got %d", b.Repeat)
+		case b.Repeat > MaxRepeat:
+			v.add(bp+".repeat", "repeat %d is more than the maximum of %d", b.Repeat, MaxRepeat)
+		}
+		if b.If != "" {
+			sc.checkCond(v, bp+".if", b.If, avail)
+		}
+		times := int64(min(max(b.Repeat, 1), MaxRepeat))
+		bs.stack = append(bs.stack, openBlock{end: i + b.Len, mult: min(outer.mult*times, MaxRepeatedSteps+1)})
+	}
+	bs.total += bs.stack[len(bs.stack)-1].mult
+	if bs.total > MaxRepeatedSteps && !bs.over {
+		bs.over = true
+		v.add(fmt.Sprintf("%s[%d]", bs.path, i), "with its repeats, one pass over these steps runs more than %d of them", MaxRepeatedSteps)
+	}
+}
+
 // validateStep checks step s at path, defaults its method and name, and
 // adds the variables it extracts to avail. It reports whether s sends a
 // request.
 func (p *Plan) validateStep(v *validator, sc *scope, path string, s *Step, avail map[string]bool) bool {
+	if s.IsWS() {
+		return p.validateWS(v, sc, path, s, avail)
+	}
+	if s.IsGRPC() {
+		return p.validateGRPC(v, sc, path, s, avail)
+	}
+	for _, k := range []struct {
+		key string
+		set bool
+	}{{"message", len(s.Message) > 0}, {"metadata", len(s.Metadata) > 0}} {
+		if k.set {
+			v.add(path+"."+k.key, "`%s` belongs to a gRPC step: give `grpc: package.Service/Method`", k.key)
+		}
+	}
+	for _, k := range []struct {
+		key string
+		set bool
+	}{{"send", len(s.SendJSON) > 0 || s.Send != ""}, {"expect", !s.Expect.IsZero()}} {
+		if k.set {
+			v.add(path+"."+k.key, "`%s` belongs to a WebSocket step: give `ws: URL`", k.key)
+		}
+	}
 	if s.Method == "" && s.URL == "" && s.Think == 0 && s.ThinkMax == 0 {
-		v.addSummary(path, "step has no request: give one of get, post, put, patch, delete, head, options (or think)")
+		v.addSummary(path, "step has no request: give one of get, post, put, patch, delete, head, options or ws (or think)")
 		return false
 	}
 	if s.Method == "" && s.URL == "" {
@@ -232,6 +392,14 @@ func (p *Plan) validateStep(v *validator, sc *scope, path string, s *Step, avail
 	})
 	p.checkSizes(v, sc, path, s)
 	validateCheck(v, path+".check", s.Check)
+	validatePoll(v, path, s)
+	validateExtracts(v, sc, path, s, avail, false)
+	return true
+}
+
+// validateExtracts checks s's extractions and adds the variables they set
+// to avail; a WebSocket message (ws) has no headers or cookies.
+func validateExtracts(v *validator, sc *scope, path string, s *Step, avail map[string]bool, ws bool) {
 	for i, e := range s.Extract {
 		ep := fmt.Sprintf("%s.extract[%d]", path, i)
 		switch {
@@ -258,9 +426,11 @@ func (p *Plan) validateStep(v *validator, sc *scope, path string, s *Step, avail
 		default:
 			v.add(ep, "extract %s: unknown source %q (want json:, header:, regex: or cookie:)", e.Var, e.From)
 		}
+		if ws && (e.From == FromHeader || e.From == FromCookie) {
+			v.add(ep, "extract %s: a WebSocket message has no headers or cookies: extract with json: or regex:", e.Var)
+		}
 		avail[e.Var] = true
 	}
-	return true
 }
 
 func reErr(err error) string {
@@ -268,6 +438,34 @@ func reErr(err error) string {
 		return "empty"
 	}
 	return strings.TrimPrefix(err.Error(), "error parsing regexp: ")
+}
+
+// validatePoll checks a poll step's until, every and within, and defaults
+// its every.
+func validatePoll(v *validator, path string, s *Step) {
+	if !s.IsPoll() {
+		if s.Every != 0 {
+			v.add(path+".every", "`every` belongs to a poll step: give `until` with the conditions to wait for")
+		}
+		if s.Within != 0 {
+			v.add(path+".within", "`within` belongs to a poll step: give `until` with the conditions to wait for")
+		}
+		return
+	}
+	validateCheck(v, path+".until", s.Until)
+	if s.Every == 0 {
+		s.Every = DefaultPollEvery
+	}
+	switch {
+	case s.Within == 0:
+		v.add(path+".within", "a poll step needs `within`: how long to keep trying, e.g. within: 30s")
+	case s.Within < 0:
+		v.add(path+".within", "within must be positive, got %v", s.Within)
+	case s.Every < 0:
+		v.add(path+".every", "every must be positive, got %v", s.Every)
+	case s.Every > s.Within:
+		v.add(path+".every", "every %v is longer than within %v: the step could only be sent once", s.Every, s.Within)
+	}
 }
 
 func validateCheck(v *validator, path string, c Check) {

@@ -16,7 +16,11 @@
 // recorded run that stops sending is marked interrupted. Compare tells
 // whether run B is better or worse than run A beyond the
 // interval-to-interval noise of each, or that the two are incomparable
-// because they were offered different load.
+// because they were offered different load. A capacity search (POST
+// /api/v1/capacity) is one of the server's own runs, of kind "capacity",
+// whose rate a capacity.Search sets step by step on the run's session; its
+// surge.capacity/v1 result is saved with the run after every step, streamed
+// as "step" events and served as the run's summary (capacity.go).
 //
 // A Server is safe for concurrent use.
 package server

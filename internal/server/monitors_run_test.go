@@ -28,8 +28,10 @@ func TestServerRunSummaryHasMonitors(t *testing.T) {
 		t.Fatalf("run: %+v", r)
 	}
 	// The summary the run recorded at its end. (The served summary of an
-	// ended run is rebuilt from its snapshots, which do not hold the
-	// monitors: report.CarryMonitors puts them back.)
+	// ended run is rebuilt from its snapshots; the whole run's monitors
+	// are carried over from this one by report.CarryMonitors, so they are
+	// what the run itself reported, while a window's come from the
+	// samples stored with its intervals.)
 	sum, ok, err := e.st.Summary(context.Background(), created.ID)
 	if err != nil || !ok {
 		t.Fatalf("stored summary: %v (present %v)", err, ok)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -93,79 +92,31 @@ func (r *RemoteRun) URL() string { return r.base + "/#/runs/" + r.id }
 // the run's state, whose intervals each has seen are not repeated).
 func (r *RemoteRun) Follow(ctx context.Context, each func(Interval)) error {
 	seen := -1
-	for attempt := 0; ; attempt++ {
-		ended, err := r.follow(ctx, func(iv Interval) {
+	return r.followEvents(ctx, "run "+r.id, func(name string, data []byte) (bool, error) {
+		switch name {
+		case "interval":
+			var iv Interval
+			if err := json.Unmarshal(data, &iv); err != nil {
+				return false, fmt.Errorf("reading an interval: %w", err)
+			}
 			if iv.Seq > seen {
 				seen = iv.Seq
 				each(iv)
 			}
-		})
-		switch {
-		case ended:
-			return nil
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case attempt >= 5:
-			return fmt.Errorf("following run %s: %w", r.id, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Duration(attempt+1) * 500 * time.Millisecond):
-		}
-	}
-}
-
-// follow reads one event stream; ended says it saw the run's end.
-func (r *RemoteRun) follow(ctx context.Context, each func(Interval)) (ended bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/api/v1/runs/"+r.id+"/events", nil)
-	if err != nil {
-		return false, err
-	}
-	r.auth(req)
-	resp, err := r.client.Do(req)
-	if err != nil {
-		return false, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return false, answerError(resp)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), remoteEventMax)
-	var name string
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "event: "):
-			name = strings.TrimPrefix(line, "event: ")
-		case strings.HasPrefix(line, "data: "):
-			data := []byte(strings.TrimPrefix(line, "data: "))
-			switch name {
-			case "interval":
-				var iv Interval
-				if err := json.Unmarshal(data, &iv); err != nil {
-					return false, fmt.Errorf("reading an interval: %w", err)
-				}
-				each(iv)
-			case "end":
+		case "end":
+			return true, nil
+		case "state":
+			var st struct {
+				Run struct {
+					Status string `json:"status"`
+				} `json:"run"`
+			}
+			if err := json.Unmarshal(data, &st); err == nil && runEnded(st.Run.Status) {
 				return true, nil
-			case "state":
-				var st struct {
-					Run struct {
-						Status string `json:"status"`
-					} `json:"run"`
-				}
-				if err := json.Unmarshal(data, &st); err == nil && st.Run.Status != "running" && st.Run.Status != "" {
-					return true, nil
-				}
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return false, err
-	}
-	return false, io.ErrUnexpectedEOF
+		return false, nil
+	})
 }
 
 // Stop asks the server to stop the run gracefully, as Ctrl-C stops a

@@ -40,6 +40,9 @@ type active struct {
 	recordErr error
 	cores     int    // the generator's: the server's, or its agents' (agents.go)
 	release   func() // gives the run's agents back once it has ended
+	// search is the capacity search that drives the run (capacity.go);
+	// nil for a load test.
+	search *capacitySearch
 }
 
 // control is what PATCH takes for this run.
@@ -101,6 +104,12 @@ func (s *Server) Start(ctx context.Context, plan scenario.Plan, request json.Raw
 
 // start is Start on the agents pick asks for (none: in this process).
 func (s *Server) start(ctx context.Context, plan scenario.Plan, request json.RawMessage, pick agentPick) (string, error) {
+	return s.startRun(ctx, plan, request, pick, nil)
+}
+
+// startRun is start for a load test (search nil) or a capacity search
+// that drives the run (capacity.go).
+func (s *Server) startRun(ctx context.Context, plan scenario.Plan, request json.RawMessage, pick agentPick, search *capacitySearch) (string, error) {
 	if err := s.base.Err(); err != nil {
 		return "", &apiError{Status: http.StatusServiceUnavailable, Msg: context.Cause(s.base).Error()}
 	}
@@ -129,7 +138,10 @@ func (s *Server) start(ctx context.Context, plan scenario.Plan, request json.Raw
 		return "", fmt.Errorf("starting run: %w", err)
 	}
 	stored := store.Run{ID: id, Name: plan.Name, Status: store.Running, Source: store.SourceServer,
-		Model: plan.Load.Model.String(), Started: now, Plan: pj, Request: request}
+		Model: plan.Load.Model.String(), Started: now, Plan: pj, Request: request, Kind: store.KindLoad}
+	if search != nil {
+		stored.Kind = store.KindCapacity
+	}
 	if err := s.st.Create(ctx, stored); err != nil {
 		if errors.Is(err, store.ErrWrite) {
 			s.noteWrite(err)
@@ -137,10 +149,10 @@ func (s *Server) start(ctx context.Context, plan scenario.Plan, request json.Raw
 		}
 		return "", err
 	}
-	a := &active{id: id, info: info(stored), model: plan.Load.Model, done: make(chan struct{}), cores: cores, release: release}
+	a := &active{id: id, info: info(stored), model: plan.Load.Model, done: make(chan struct{}), cores: cores, release: release, search: search}
 	tr := newLiveTracker(id, plan, cores)
 	a.sess = run.New(plan, run.Options{Sinks: []sink.Sink{&runSink{s: s, a: a, tr: tr}}, Logger: s.log,
-		Agents: agents, OnAgentLoss: pick.onLoss})
+		Agents: agents, OnAgentLoss: pick.onLoss, Interval: s.opts.Interval})
 	if len(plan.Monitors) > 0 {
 		tr.monitors = a.sess.Monitors
 	}
@@ -150,7 +162,10 @@ func (s *Server) start(ctx context.Context, plan scenario.Plan, request json.Raw
 		return "", fmt.Errorf("starting run: %w", err)
 	}
 	s.active, started = a, true
-	s.log.Info("run started", "run", id, "name", plan.Name, "model", stored.Model)
+	s.log.Info("run started", "run", id, "name", plan.Name, "model", stored.Model, "kind", stored.Kind)
+	if search != nil {
+		search.begin(s, a)
+	}
 	go s.run(a)
 	s.hub.publish("", newEvent("run", a.info))
 	return id, nil
@@ -160,6 +175,9 @@ func (s *Server) start(ctx context.Context, plan scenario.Plan, request json.Raw
 func (s *Server) run(a *active) {
 	defer close(a.done)
 	res, err := a.sess.Wait()
+	if a.search != nil {
+		a.search.end() // its result is saved before the run's end
+	}
 	a.release()
 	status, why := store.Finished, ""
 	var sum *report.Summary
@@ -175,6 +193,9 @@ func (s *Server) run(a *active) {
 	}
 	if a.recordErr != nil {
 		status, why = store.Failed, "stopped because its data could not be recorded: "+a.recordErr.Error()
+	}
+	if a.search != nil {
+		status, why = a.search.status(status, why)
 	}
 	if sum != nil {
 		sum.Run.Status = string(status)
@@ -240,6 +261,7 @@ type steered struct {
 	stop   func() // graceful, with the cause why says
 	why    string // the stop's cause, as its event says it
 	done   <-chan struct{}
+	search bool // a capacity search sets the rate: no adjusting
 }
 
 func (t *steered) control() string {
@@ -259,7 +281,7 @@ func (s *Server) ownRun(ctx context.Context, id string) (*steered, error) {
 	s.mu.Unlock()
 	if a != nil && a.id == id {
 		return &steered{id: id, model: a.model, adjust: a.sess.Adjust,
-			stop: func() { a.sess.Stop(ErrStopped) }, why: ErrStopped.Error(), done: a.done}, nil
+			stop: func() { a.stop(ErrStopped) }, why: ErrStopped.Error(), done: a.done, search: a.search != nil}, nil
 	}
 	run, err := s.st.Get(ctx, id)
 	if err != nil {
@@ -294,6 +316,9 @@ func (s *Server) handleAdjust(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := s.ownRun(r.Context(), r.PathValue("id"))
+	if err == nil && a.search {
+		err = &apiError{Status: http.StatusConflict, Msg: "run " + a.id + " is a capacity search, which sets its rate itself: stop it to end the search"}
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -12,6 +12,7 @@ import (
 
 	"github.com/surgeload/surge/internal/compare"
 	"github.com/surgeload/surge/internal/engine"
+	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/report"
 	"github.com/surgeload/surge/internal/store"
 )
@@ -23,6 +24,7 @@ type runInfo struct {
 	Status  string `json:"status"`
 	Model   string `json:"model"`
 	Source  string `json:"source"` // server or cli
+	Kind    string `json:"kind"`   // load or capacity
 	Started string `json:"started"`
 	Ended   string `json:"ended,omitempty"`
 	Error   string `json:"error,omitempty"`
@@ -37,6 +39,9 @@ type runInfo struct {
 	// Passed: every threshold held (true), one failed (false), or the run
 	// has no thresholds or no summary yet (null).
 	Passed *bool `json:"passed"`
+	// Capacity is a capacity search's headline (capacity.go); absent for
+	// a load test.
+	Capacity *capacityHeadline `json:"capacity,omitempty"`
 }
 
 // runDetail is GET /api/v1/runs/{id}.
@@ -51,7 +56,7 @@ type runDetail struct {
 }
 
 func info(r store.Run) runInfo {
-	i := runInfo{ID: r.ID, Name: r.Name, Status: string(r.Status), Model: r.Model, Source: r.Source,
+	i := runInfo{ID: r.ID, Name: r.Name, Status: string(r.Status), Model: r.Model, Source: r.Source, Kind: r.Kind,
 		Started: r.Started.Format(time.RFC3339Nano), Error: r.Error,
 		Requests: r.Figures.Requests, RPS: r.Figures.RPS, ErrorRate: r.Figures.ErrorRate, P99: r.Figures.P99,
 		Passed: r.Figures.Passed}
@@ -97,6 +102,10 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	for i, run := range runs {
 		out[i] = info(s.overlay(run))
 	}
+	if err := s.addCapacityHeadlines(r.Context(), out); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"runs": out})
 }
 
@@ -112,7 +121,7 @@ func (s *Server) detail(ctx context.Context, id string) (runDetail, error) {
 	run = s.overlay(run)
 	d := runDetail{runInfo: info(run), Plan: servedPlan(run.Plan), Request: run.Request, Events: ev}
 	s.mu.Lock()
-	if a := s.active; a != nil && a.id == id {
+	if a := s.active; a != nil && a.id == id && a.search == nil {
 		d.Control = a.control()
 	}
 	s.mu.Unlock()
@@ -183,8 +192,8 @@ func (s *Server) summary(ctx context.Context, id string) (report.Summary, error)
 
 func emptySummary(run store.Run, timeline []report.Point) report.Summary {
 	errs := map[string]int64{}
-	for _, c := range []string{"status_4xx", "status_5xx", "timeout", "connection_refused", "connection_reset", "dns", "tls", "check_failed", "other"} {
-		errs[c] = 0
+	for _, c := range metrics.ErrorClasses() {
+		errs[c.String()] = 0
 	}
 	if timeline == nil {
 		timeline = []report.Point{}
@@ -196,11 +205,15 @@ func emptySummary(run store.Run, timeline []report.Point) report.Summary {
 		Errors: errs, Messages: []report.ErrorMessage{}, Endpoints: []report.EndpointSummary{},
 		Checks: []report.CheckSummary{}, Thresholds: []report.ThresholdOutcome{}, Timeline: timeline,
 		Generator: report.Generator{Warnings: []string{}, Reasons: []string{}}, Events: []report.Event{},
+		Flows: []report.FlowSummary{}, Polls: []report.PollSummary{},
 	}
 }
 
 // handleSummary: GET /api/v1/runs/{id}/summary[?from=S&to=S] (servedSummary)
 func (s *Server) handleSummary(w http.ResponseWriter, r *http.Request) {
+	if s.serveCapacity(w, r) {
+		return
+	}
 	sum, err := s.servedSummary(r.Context(), r.PathValue("id"), r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)
@@ -221,6 +234,9 @@ func (s *Server) handleTimeline(w http.ResponseWriter, r *http.Request) {
 
 // handleReport: GET /api/v1/runs/{id}/report?format=json|csv|html[&from=S&to=S]
 func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
+	if s.reportCapacity(w, r) {
+		return
+	}
 	id := r.PathValue("id")
 	format := r.URL.Query().Get("format")
 	if format == "" {
@@ -276,6 +292,8 @@ func safeName(id string) string {
 type runState struct {
 	Run     runDetail      `json:"run"`
 	Summary report.Summary `json:"summary"`
+	// Capacity is a capacity search's result so far (capacity.go).
+	Capacity *servedCapacity `json:"capacity,omitempty"`
 }
 
 func (s *Server) state(ctx context.Context, id string) (runState, error) {
@@ -287,5 +305,11 @@ func (s *Server) state(ctx context.Context, id string) (runState, error) {
 	if err != nil {
 		return runState{}, err
 	}
-	return runState{Run: d, Summary: sum}, nil
+	st := runState{Run: d, Summary: sum}
+	if d.Kind == store.KindCapacity {
+		if st.Capacity, err = s.capacityResult(ctx, id); err != nil {
+			return runState{}, err
+		}
+	}
+	return st, nil
 }

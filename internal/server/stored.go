@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/surgeload/surge/internal/controller"
+	"github.com/surgeload/surge/internal/engine"
 	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/report"
 	"github.com/surgeload/surge/internal/scenario"
@@ -54,8 +55,11 @@ var errEmptyWindow = errors.New("no interval of the run ends in the window")
 // A window's summary is that span's as if it were a run of its own: its
 // start and end are the first and last selected intervals' bounds, its
 // rates are over that span and its timeline's elapsed times count from its
-// start. It fails with ErrNoSnapshots when an interval of the run has no
-// snapshot, and with store.ErrTooManySnapshots beyond store.MaxSnapshotsRead.
+// start; its monitors are the samples sent within its bounds (the
+// snapshots carry them), and on a run of agents its agents' rows are their
+// parts of its intervals. It fails with ErrNoSnapshots when an interval of
+// the run has no snapshot, and with store.ErrTooManySnapshots beyond
+// store.MaxSnapshotsRead.
 func StoredSummary(ctx context.Context, st *store.Store, id string, w Window) (report.Summary, error) {
 	run, err := st.Get(ctx, id)
 	if err != nil {
@@ -80,15 +84,25 @@ func StoredSummary(ctx context.Context, st *store.Store, id string, w Window) (r
 	if err := json.Unmarshal(run.Plan, &plan); err != nil {
 		return report.Summary{}, fmt.Errorf("summary of %s: reading its plan: %w", id, err)
 	}
-	sum, err := buildFromSnapshots(run, plan, stored, snaps, w)
+	// The samples are read apart, one interval at a time (store.Snapshots
+	// leaves them out): a long monitored run's would not fit beside its
+	// snapshots.
+	samples := func(from, to int, yield func(metrics.MonitorSample) error) error {
+		return st.MonitorSamples(ctx, id, from, to, yield)
+	}
+	sum, err := buildFromSnapshots(run, plan, stored, snaps, w, samples)
 	if err != nil {
 		return report.Summary{}, fmt.Errorf("summary of %s: %w", id, err)
 	}
 	return sum, nil
 }
 
-// buildFromSnapshots is StoredSummary once everything is read.
-func buildFromSnapshots(run store.Run, plan scenario.Plan, stored report.Summary, snaps []metrics.Snapshot, w Window) (report.Summary, error) {
+// sampleSource hands yield the monitor samples stored with the intervals
+// whose seq is in [from, to) (to < 0: to the end), in the order they came.
+type sampleSource func(from, to int, yield func(metrics.MonitorSample) error) error
+
+// buildFromSnapshots is StoredSummary once the snapshots are read.
+func buildFromSnapshots(run store.Run, plan scenario.Plan, stored report.Summary, snaps []metrics.Snapshot, w Window, samples sampleSource) (report.Summary, error) {
 	first := snaps[0]
 	// Where interval 0 began, as the Tracker finds it.
 	start := first.Start.Add(-time.Duration(first.Seq) * first.Duration())
@@ -116,15 +130,136 @@ func buildFromSnapshots(run store.Run, plan scenario.Plan, stored report.Summary
 	if run.Status == store.Stopped {
 		res.Stopped = errors.New(run.Error)
 	}
+	if !w.whole() && len(stored.Agents) > 0 {
+		// The merged snapshots keep each agent's part of them: the
+		// window's rows are the agents' own figures over its intervals.
+		res.Agents = agentResults(plan.Load.Model, snaps, stored.Agents, res.Ended)
+	}
 	sum := report.Build(run.ID, res, stored.Generator.Cores)
 	if w.whole() {
-		// Monitor data is not in the snapshots yet, and the merged ones
-		// cannot be split back into agents: the stored summary holds both.
-		report.CarryMonitors(&sum, &stored)
+		// The summary recorded at the run's end holds what the run itself
+		// said of its monitors (with the scrapes before its first and after
+		// its last interval) and of its agents (from snapshots no merge
+		// touched). An interrupted run has no such summary, only the last
+		// one so far (whose monitors a recorder trims): its monitors are
+		// the stored samples'.
+		if len(plan.Monitors) > 0 && (run.Status == store.Interrupted || len(stored.Monitors) == 0) {
+			mons, ok, err := report.FoldSamples(plan.Monitors, time.Time{}, time.Time{}, func(yield func(metrics.MonitorSample) error) error {
+				return samples(0, -1, yield)
+			})
+			if err != nil {
+				return report.Summary{}, err
+			}
+			if ok {
+				keepDroppedNames(mons, stored.Monitors)
+				report.AddMonitors(&sum, res, mons)
+			}
+		} else {
+			report.CarryMonitors(&sum, &stored)
+		}
 		report.CarryAgents(&sum, &stored)
+	} else if len(plan.Monitors) > 0 {
+		// Every stored sample sent within the window's bounds, wherever
+		// it travelled: one sent late in the window's last interval comes
+		// with a later snapshot (the next, unless scrapes stalled).
+		lo, hi := snaps[0].Seq, snaps[len(snaps)-1].Seq
+		mons, ok, err := report.FoldSamples(plan.Monitors, res.Started, res.Ended, func(yield func(metrics.MonitorSample) error) error {
+			return samples(lo, hi+1+lateSnapshots, yield)
+		})
+		if err != nil {
+			return report.Summary{}, err
+		}
+		if ok {
+			keepDroppedNames(mons, stored.Monitors)
+			report.AddMonitors(&sum, res, mons)
+		}
 	}
 	sum.Run.Status = string(run.Status)
 	return sum, nil
+}
+
+// lateSnapshots is how many snapshots after a window's last one are read
+// for samples sent in it: a scrape lasts at most one interval, so its
+// sample comes before the next snapshot but one is taken.
+const lateSnapshots = 2
+
+// keepDroppedNames gives the monitors that dropped series in a window the
+// names the run's summary lists (samples count what they dropped, not
+// which).
+func keepDroppedNames(mons []report.MonitorData, run []report.MonitorSummary) {
+	for i := range mons {
+		for _, r := range run {
+			if r.Name == mons[i].Name && mons[i].Stats.DroppedSeries > 0 {
+				mons[i].Stats.DroppedNames = r.DroppedNames
+			}
+		}
+	}
+}
+
+// agentResults adds up each agent's parts of snaps (metrics.Snapshot.
+// Agents) into its figures over them, judged by the rules the controller
+// judges a whole run with (controller.LimitReasons): the agents of rows
+// (a stored summary's, in its order), or, when rows is nil, every agent
+// in the order they first come. An agent is lost when its row says it
+// was by end.
+func agentResults(model engine.Model, snaps []metrics.Snapshot, rows []report.AgentSummary, end time.Time) []controller.AgentResult {
+	type acc struct {
+		r    controller.AgentResult
+		lag  *metrics.Sketch
+		busy int
+	}
+	var order []string
+	by := map[string]*acc{}
+	get := func(name string) *acc {
+		a := by[name]
+		if a == nil {
+			a = &acc{r: controller.AgentResult{Name: name}, lag: metrics.NewSketch()}
+			by[name] = a
+			order = append(order, name)
+		}
+		return a
+	}
+	for _, r := range rows {
+		a := get(r.Name)
+		if t, err := time.Parse(time.RFC3339Nano, r.LostAt); r.Lost && err == nil && !t.After(end) {
+			a.r.Lost, a.r.LostAt = true, t
+		}
+	}
+	for i := range snaps {
+		for j := range snaps[i].Agents {
+			p := &snaps[i].Agents[j]
+			if rows != nil && by[p.Name] == nil {
+				continue // not an agent of the run's summary
+			}
+			a := get(p.Name)
+			r := &a.r
+			r.Requests += p.Requests
+			r.Errors += p.Errors
+			r.Iterations += p.Iterations
+			r.Dropped += p.Dropped
+			r.Due += p.Due
+			r.Intervals += p.Intervals
+			r.Cores = max(r.Cores, p.Cores)
+			r.CPUMax = max(r.CPUMax, p.GeneratorCPU)
+			if p.Cores > 0 && p.GeneratorCPU >= controller.CPUBusyFrac*float64(p.Cores) {
+				a.busy++
+			}
+			if p.Lag != nil {
+				a.lag.MergeFrom(p.Lag)
+			}
+		}
+	}
+	out := make([]controller.AgentResult, 0, len(order))
+	for _, name := range order {
+		a := by[name]
+		a.r.Reasons = controller.LimitReasons(model, a.lag, a.r.Dropped, a.busy, a.r.Intervals)
+		if a.lag.Count() > 0 {
+			a.r.StartLagP99 = a.lag.Quantile(0.99)
+		}
+		a.r.Limited = len(a.r.Reasons) > 0
+		out = append(out, a.r)
+	}
+	return out
 }
 
 // windowQuery reads ?from=S&to=S (seconds since the run's start).

@@ -3,6 +3,7 @@ package server
 import (
 	"time"
 
+	"github.com/surgeload/surge/internal/agent"
 	"github.com/surgeload/surge/internal/controller"
 	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/report"
@@ -27,8 +28,13 @@ type Tracker struct {
 	seq   int
 	// monitors, when set, gives the run's monitor data so far, so that
 	// each live interval carries its monitor values (the run page charts
-	// them as they come).
+	// them as they come): the server's own runs read their session's.
 	monitors func() []report.MonitorData
+	// samples folds the monitor samples the snapshots carry, for a run
+	// whose session is elsewhere (a `surge run --server`): its live
+	// points and summaries so far get their monitors from them. nil
+	// until a snapshot carries one.
+	samples *report.SampleFolds
 }
 
 // NewTracker returns a tracker for run id. cores is the generator's
@@ -62,8 +68,18 @@ func (iv Interval) live() Interval {
 	return iv
 }
 
+// maxLiveSeries bounds the series per monitor in the summaries so far of
+// a recorded run (derived series first): 16 monitors of 128 series are
+// about 270 KB of JSON in each interval a recorder sends.
+const maxLiveSeries = 128
+
 // Add takes the next merged snapshot.
 func (t *Tracker) Add(s metrics.Snapshot) Interval {
+	if len(s.Agents) == 1 && s.Agents[0].Name == localAgent {
+		// A local run's one part repeats the interval: not worth storing,
+		// as its summaries have no agents' rows.
+		s.Agents = nil
+	}
 	if t.seq == 0 {
 		// The controller's common start is where interval 0 begins.
 		t.start = s.Start.Add(-time.Duration(s.Seq) * s.Duration())
@@ -82,9 +98,30 @@ func (t *Tracker) Add(s metrics.Snapshot) Interval {
 		Plan: t.plan, Started: t.start, Ended: s.End,
 		Timeline: []metrics.Snapshot{s}, Total: t.total,
 	}
+	if total := []metrics.Snapshot{t.total}; agentRows(total) {
+		// Each agent's figures so far, from the parts the merged
+		// snapshots carry, so the run page shows them live. (A lost agent
+		// is marked in the final rows; live, the agents list says so.)
+		res.Agents = agentResults(t.plan.Load.Model, total, nil, s.End)
+	}
 	sum := report.Build(t.id, res, t.cores)
-	if t.monitors != nil {
+	switch {
+	case t.monitors != nil:
 		report.AddMonitors(&sum, res, t.monitors())
+	case len(s.Monitors) > 0 || t.samples != nil:
+		if t.samples == nil {
+			t.samples = report.NewSampleFolds(t.plan.Monitors)
+		}
+		for _, m := range s.Monitors {
+			t.samples.Add(m)
+		}
+		report.AddMonitors(&sum, res, t.samples.Data())
+		for i := range sum.Monitors {
+			// The summary so far goes with every interval a recorder
+			// sends (at most 4 MiB); the final summary lists them all.
+			ss := &sum.Monitors[i].Series
+			*ss = (*ss)[:min(len(*ss), maxLiveSeries)]
+		}
 	}
 	sum.Run.Status = "running"
 	iv := Interval{Seq: t.seq, Summary: sum}
@@ -111,5 +148,28 @@ func (t *Tracker) Final(stopped error) report.Summary {
 	} else {
 		res.Started = res.Ended
 	}
-	return report.Build(t.id, res, t.cores)
+	if agentRows(t.snaps) {
+		res.Agents = agentResults(t.plan.Load.Model, t.snaps, nil, res.Ended)
+	}
+	sum := report.Build(t.id, res, t.cores)
+	if t.samples != nil {
+		report.AddMonitors(&sum, res, t.samples.Data())
+	}
+	return sum
 }
+
+// agentRows reports whether a run's snapshots come from agents other than
+// the one in-process agent of a local run (whose row would repeat the
+// totals): the summary then lists each agent's figures.
+func agentRows(snaps []metrics.Snapshot) bool {
+	names := map[string]bool{}
+	for i := range snaps {
+		for _, p := range snaps[i].Agents {
+			names[p.Name] = true
+		}
+	}
+	return len(names) > 1 || (len(names) == 1 && !names[localAgent])
+}
+
+// localAgent is the name of the in-process agent (agent.Local).
+var localAgent = agent.NewLocal().Name()

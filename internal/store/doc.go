@@ -9,10 +9,12 @@
 //	defer st.Close()
 //	err = st.Create(ctx, store.Run{ID: id, Name: name, Status: store.Running, Source: store.SourceServer, Plan: planJSON})
 //	err = st.AppendInterval(ctx, id, seq, point, &summarySoFar, encodedSnapshot) // once per interval; seq counts from 0
-//	snaps, err := st.Snapshots(ctx, id, from, to)   // decoded, seq in [from, to); to < 0: all
+//	snaps, err := st.Snapshots(ctx, id, from, to)   // decoded, seq in [from, to); to < 0: all; without monitor samples
+//	err = st.MonitorSamples(ctx, id, from, to, f)    // the samples of those intervals, one interval at a time
 //	err = st.AddEvent(ctx, id, store.Event{T: now, Kind: "adjust", Detail: "rate 200/s"})
 //	err = st.Finish(ctx, id, store.Finished, "", &finalSummary)
 //	run, err := st.Get(ctx, id)                 // and List, Timeline, Summary, Events
+//	err = st.SaveCapacity(ctx, id, resultJSON, final) // a capacity search's result (Run.Kind "capacity")
 //
 // The database runs in WAL mode with one writer connection (writes are
 // serialised, reads never wait for them) and a small pool of read-only

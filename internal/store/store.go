@@ -76,6 +76,8 @@ type Run struct {
 	Plan    json.RawMessage // scenario.Plan
 	Request json.RawMessage // the API request that started it; nil if none
 	Error   string          // why it failed or stopped early
+	// Kind is KindLoad ("" is taken for it) or KindCapacity (capacity.go).
+	Kind string
 	// Figures is the headline of its summary so far (zero before the
 	// first interval), for lists.
 	Figures Figures
@@ -224,10 +226,13 @@ func (s *Store) Create(ctx context.Context, r Run) error {
 	if r.Status == "" {
 		r.Status = Running
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO runs (id, name, status, source, model, started, ended, plan, request, error, seen)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if r.Kind == "" {
+		r.Kind = KindLoad
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO runs (id, name, status, source, model, started, ended, plan, request, error, seen, kind)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.Name, r.Status, r.Source, r.Model, r.Started.UnixNano(), nullTime(r.Ended),
-		string(r.Plan), nullJSON(r.Request), r.Error, time.Now().UnixNano())
+		string(r.Plan), nullJSON(r.Request), r.Error, time.Now().UnixNano(), r.Kind)
 	if err != nil {
 		return fmt.Errorf("creating run %s: %w", r.ID, writeError(err))
 	}
@@ -295,7 +300,8 @@ const MaxSnapshotsRead = 6 * 3600
 var ErrTooManySnapshots = errors.New("too many intervals to read at once")
 
 // Snapshots returns the decoded snapshots of run id whose seq is in
-// [from, to) (to < 0: to the end), in seq order. Intervals recorded without
+// [from, to) (to < 0: to the end), in seq order, without their monitor
+// samples, which MonitorSamples reads. Intervals recorded without
 // a snapshot are missing from it: compare the seqs with what is expected. A
 // stored snapshot that no longer decodes (a newer surge's version) fails
 // the call, naming its seq.
@@ -327,7 +333,7 @@ func (s *Store) Snapshots(ctx context.Context, id string, from, to int) ([]metri
 		if err := rows.Scan(&seq, &data); err != nil {
 			return nil, fmt.Errorf("reading snapshots of %s: %w", id, err)
 		}
-		snap, err := metrics.DecodeSnapshot(data)
+		snap, err := metrics.DecodeSnapshotLoad(data) // samples: MonitorSamples
 		if err != nil {
 			return nil, fmt.Errorf("reading snapshot %d of %s: %w", seq, id, err)
 		}
@@ -434,7 +440,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 
 // runColumns are read by scanRun. The figures come out of the summary's
 // JSON in SQLite, so a list never decodes whole summaries.
-const runColumns = `id, name, status, source, model, started, ended, plan, request, error,
+const runColumns = `id, name, status, source, model, started, ended, plan, request, error, kind,
 	json_extract(summary, '$.totals.requests'), json_extract(summary, '$.totals.rps'),
 	json_extract(summary, '$.totals.error_rate'), json_extract(summary, '$.latency_ms.p99'),
 	(SELECT min(json_extract(t.value, '$.ok')) FROM json_each(summary, '$.thresholds') AS t)`
@@ -448,7 +454,7 @@ func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 	var requests sql.NullInt64
 	var rps, errRate, p99 sql.NullFloat64
 	var passed sql.NullInt64
-	if err := sc.Scan(&r.ID, &r.Name, &r.Status, &r.Source, &r.Model, &started, &ended, &plan, &req, &r.Error,
+	if err := sc.Scan(&r.ID, &r.Name, &r.Status, &r.Source, &r.Model, &started, &ended, &plan, &req, &r.Error, &r.Kind,
 		&requests, &rps, &errRate, &p99, &passed); err != nil {
 		return Run{}, err
 	}

@@ -17,6 +17,10 @@
 // longest, each variable as its caller bounds it), so a loader can refuse
 // one that would turn a few bytes of file into megabytes of request.
 //
+// ParseCond and CompileCond do the same for the conditions of a step's
+// `if:` (stock > 0 && status == "open"): comparisons and truth over
+// variables, parsed and bound once, then evaluated with no parsing.
+//
 // Templates and Compiled templates are immutable and safe for concurrent
 // use; a State belongs to one goroutine (one virtual user).
 package template

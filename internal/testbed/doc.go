@@ -16,7 +16,8 @@
 //
 // Each bottleneck's capacity follows from its options (docs/capacity.md):
 // Workers/WorkTime for /work, Workers/(WorkTime+BackgroundCPU) with
-// background work, DBConns/DBTime for /db.
+// background work (the hold is timed from when the worker was taken, so
+// the answer's timer overshoot is not added to it), DBConns/DBTime for /db.
 //
 //	tb, err := testbed.Start("127.0.0.1:0", testbed.Options{Workers: 4})
 //	defer tb.Close()

@@ -78,7 +78,7 @@ func (s *Server) Families() []promtext.Family {
 	gauge := func(name, help string, v int64) promtext.Family {
 		return promtext.Family{Name: name, Type: promtext.Gauge, Help: help, Samples: []promtext.Sample{{Value: float64(v)}}}
 	}
-	return []promtext.Family{
+	return append([]promtext.Family{
 		gauge("testbed_requests_in_flight", "Requests being served now.", g.inFlight.Load()),
 		reqs,
 		gauge("testbed_workers", "Size of the worker pool in front of /work and /api/items.", int64(cap(s.workers))),
@@ -90,7 +90,7 @@ func (s *Server) Families() []promtext.Family {
 		{Name: "testbed_db_wait_timeouts_total", Type: promtext.Counter,
 			Help:    "/db requests answered 500 because no connection was free within the wait timeout.",
 			Samples: []promtext.Sample{{Value: float64(g.dbTimeouts.Load())}}},
-	}
+	}, s.orderFamilies()...)
 }
 
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {

@@ -49,6 +49,8 @@ type Options struct {
 	// the same workers as /work (a health check answered by the app's own
 	// workers), so under load its latency is the queue's.
 	HealthTime time.Duration
+	// Orders tune the queue-backed /orders endpoints (queue.go).
+	Orders OrderOptions
 }
 
 // Defaults for the worker pool.
@@ -73,7 +75,8 @@ type Server struct {
 	mu     sync.Mutex
 	byPath map[string]int64
 	done   chan struct{}
-	api    api // state of the API endpoints (api.go)
+	api    api    // state of the API endpoints (api.go)
+	orders orders // state of the /orders queue (queue.go)
 }
 
 // Start listens on addr (e.g. "127.0.0.1:0") and serves until Close.
@@ -210,6 +213,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case path == "/reset", path == "/close", path == "/garbage":
 		s.misbehave(w, path)
 	case s.serveAPI(w, r): // /login, /me, /todos, /products, /sales, /stock
+	case s.serveOrders(w, r): // /orders, /orders/{id} (queue.go)
 	default:
 		http.NotFound(w, r)
 	}
@@ -226,6 +230,10 @@ func (s *Server) work(w http.ResponseWriter, r *http.Request, d time.Duration) {
 		return
 	}
 	defer func() { <-s.workers }()
+	// The hold is timed from the moment the worker was taken, so that the
+	// answer's timer overshoot and writing it do not lengthen the
+	// background work after it: the worker is held d + BackgroundCPU.
+	took := time.Now()
 	sleep(r.Context(), d)
 	if s.opts.ErrorRate > 0 && rand.Float64() < s.opts.ErrorRate {
 		http.Error(w, "injected failure", http.StatusInternalServerError)
@@ -239,7 +247,7 @@ func (s *Server) work(w http.ResponseWriter, r *http.Request, d time.Duration) {
 		// The whole answer is out (Content-Length, flushed): the client is
 		// done, while this worker spins on, still holding its token.
 		w.(http.Flusher).Flush()
-		spin(s.opts.BackgroundCPU)
+		spinUntil(took.Add(d + s.opts.BackgroundCPU))
 	}
 }
 
@@ -259,12 +267,11 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "ok\n")
 }
 
-// spin burns CPU for d of wall-clock time. It is wall-clock, not CPU time,
-// so a worker's hold is d however many cores the process gets: the
-// capacity stays Workers/(WorkTime+BackgroundCPU) on a busy machine, and
-// the CPU it costs shows up in the process's CPU.
-func spin(d time.Duration) {
-	end := time.Now().Add(d)
+// spinUntil burns CPU until end, by the wall clock. It is wall-clock, not
+// CPU time, so a worker's hold ends at end however many cores the process
+// gets: the capacity stays Workers/(WorkTime+BackgroundCPU) on a busy
+// machine, and the CPU it costs shows up in the process's CPU.
+func spinUntil(end time.Time) {
 	x := uint64(1)
 	for time.Now().Before(end) {
 		for range 1000 {

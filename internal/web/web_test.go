@@ -120,3 +120,48 @@ func TestHandler(t *testing.T) {
 		}
 	}
 }
+
+// The phase names the pages build keys from (charts.js phaseNames, and
+// the compare page's comparedPhases) each have their strings: the key
+// check above only sees literal t("…") keys.
+func TestPhaseStrings(t *testing.T) {
+	read := func(name string) string {
+		b, err := fs.ReadFile(web.Files(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	i18n := read("js/i18n.js")
+	list := func(src, decl string) []string {
+		m := regexp.MustCompile(regexp.QuoteMeta(decl) + `\s*=\s*\[([^\]]*)\]`).FindStringSubmatch(src)
+		if m == nil {
+			t.Fatalf("no %s in the source", decl)
+		}
+		var names []string
+		for _, q := range regexp.MustCompile(`"([a-z]+)"`).FindAllStringSubmatch(m[1], -1) {
+			names = append(names, q[1])
+		}
+		return names
+	}
+	phases := list(read("js/charts.js"), "export const phaseNames")
+	if strings.Join(phases, " ") != "blocked connect tls send wait receive queued" {
+		t.Errorf("phaseNames %v: the summary's phases are blocked connect tls send wait receive queued, in the reports' order", phases)
+	}
+	var keys []string
+	for _, p := range phases {
+		keys = append(keys, "phase."+p, "phase."+p+".help")
+	}
+	for _, p := range list(read("js/pages/compare.js"), "const comparedPhases") {
+		keys = append(keys, "compare.phases."+p+"A", "compare.phases."+p+"B", "compare.phases."+p+"Change")
+	}
+	for _, lang := range []string{"en", "ko"} {
+		start := strings.Index(i18n, "\n  "+lang+": {")
+		block := i18n[start : start+strings.Index(i18n[start:], "\n  },")]
+		for _, k := range keys {
+			if !strings.Contains(block, `"`+k+`":`) {
+				t.Errorf("%s lacks %q", lang, k)
+			}
+		}
+	}
+}

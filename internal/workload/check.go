@@ -45,20 +45,61 @@ type extraction struct {
 	get  func(c *evalCtx) (template.Value, bool)
 }
 
+// cond is one compiled condition of a check (or an until), with the words
+// that name it ("status 200", "json status == \"done\"").
+type cond struct {
+	desc   string
+	status bool // the status condition
+	body   bool // it reads the body
+	eval   func(c *evalCtx) (bool, string)
+}
+
 // compileChecks compiles s's checks and extractions, registering their
-// names as "STEP: condition".
+// names as "STEP: condition", and its until conditions.
 func (c *compiler) compileChecks(s *scenario.Step, cs *compiledStep) error {
-	add := func(desc string, eval func(*evalCtx) (bool, string)) {
-		cs.checks = append(cs.checks, check{idx: c.checkIndex(s.Name + ": " + desc), eval: eval})
+	conds, err := conditions(s.Check)
+	if err != nil {
+		return err
 	}
-	k := s.Check
+	for _, k := range conds {
+		cs.checks = append(cs.checks, check{idx: c.checkIndex(s.Name + ": " + k.desc), status: k.status, eval: k.eval})
+		if k.status {
+			cs.statusCheck = true
+		}
+		cs.keepBody = cs.keepBody || k.body
+	}
+	if s.IsPoll() {
+		until, err := conditions(s.Until)
+		if err != nil {
+			return fmt.Errorf("until: %w", err)
+		}
+		var words []string
+		for _, k := range until {
+			words = append(words, k.desc)
+			cs.keepBody = cs.keepBody || k.body
+		}
+		cs.poll = &poll{until: until, every: s.Every, within: s.Within,
+			desc: "until " + strings.Join(words, " and ") + " within " + s.Within.String()}
+		cs.poll.check = c.checkIndex(s.Name + ": " + cs.poll.desc)
+		cs.poll.idx = index(&c.prog.pollNames, s.Name)
+	}
+	return c.compileExtracts(s, cs)
+}
+
+// conditions compiles the conditions of a check, in the order the summary
+// lists them.
+func conditions(k scenario.Check) ([]cond, error) {
+	var out []cond
+	add := func(desc string, eval func(*evalCtx) (bool, string)) {
+		out = append(out, cond{desc: desc, eval: eval})
+	}
+	body := func() { out[len(out)-1].body = true }
 	if len(k.Status) > 0 {
 		var ranges [][2]int
 		for _, st := range k.Status {
 			lo, hi, _ := scenario.ParseStatus(st)
 			ranges = append(ranges, [2]int{lo, hi})
 		}
-		cs.statusCheck = true
 		add("status "+strings.Join(k.Status, "|"), func(c *evalCtx) (bool, string) {
 			for _, r := range ranges {
 				if c.res.status >= r[0] && c.res.status <= r[1] {
@@ -67,29 +108,28 @@ func (c *compiler) compileChecks(s *scenario.Step, cs *compiledStep) error {
 			}
 			return false, "got " + strconv.Itoa(c.res.status)
 		})
-		cs.checks[len(cs.checks)-1].status = true
+		out[len(out)-1].status = true
 	}
 	for _, needle := range k.BodyContains {
 		b := []byte(needle)
-		cs.keepBody = true
 		add(fmt.Sprintf("body contains %q", needle), func(c *evalCtx) (bool, string) {
 			return bytes.Contains(c.res.body, b), ""
 		})
+		body()
 	}
 	for _, expr := range k.BodyMatches {
 		re, err := regexp.Compile(expr)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		cs.keepBody = true
 		add("body matches /"+expr+"/", func(c *evalCtx) (bool, string) {
 			return re.Match(c.res.body), ""
 		})
+		body()
 	}
 	for _, j := range k.JSON {
 		want := gjson.ParseBytes(j.Value)
 		path := j.Path
-		cs.keepBody = true
 		add(fmt.Sprintf("json %s == %s", path, compactJSON(j.Value)), func(c *evalCtx) (bool, string) {
 			got := gjson.GetBytes(c.res.body, path)
 			if !got.Exists() {
@@ -97,6 +137,7 @@ func (c *compiler) compileChecks(s *scenario.Step, cs *compiledStep) error {
 			}
 			return jsonEqual(got, want), ""
 		})
+		body()
 	}
 	for _, h := range k.Header {
 		name, want := h.Name, h.Value
@@ -117,6 +158,12 @@ func (c *compiler) compileChecks(s *scenario.Step, cs *compiledStep) error {
 			return false, "took " + c.latency.Round(time.Millisecond).String()
 		})
 	}
+	return out, nil
+}
+
+// compileExtracts compiles s's extractions; each is also a check named
+// "STEP: extract VAR".
+func (c *compiler) compileExtracts(s *scenario.Step, cs *compiledStep) error {
 	for _, e := range s.Extract {
 		x := extraction{idx: c.checkIndex(s.Name + ": extract " + e.Var), slot: c.slots[e.Var]}
 		switch e.From {
@@ -169,6 +216,9 @@ func (c *compiler) compileChecks(s *scenario.Step, cs *compiledStep) error {
 					if ck.Name == name {
 						return template.Value{S: strings.Clone(ck.Value)}, true // (as a header's)
 					}
+				}
+				if c.res.url == nil {
+					return template.Value{}, false // a WebSocket message: no jar
 				}
 				for _, ck := range c.res.url() {
 					if ck.Name == name {

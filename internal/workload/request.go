@@ -22,6 +22,7 @@ type request struct {
 	urlTmpl   *template.Compiled // otherwise
 	queryTmpl *template.Compiled // "a=1&b=2", appended after rendering the URL; nil when none
 	base      *url.URL           // the plan's target, for relative URLs
+	ws        bool               // a WebSocket step's: ws:// and wss:// URLs too
 
 	header  nethttp.Header // when every header is static
 	headers []headerTmpl   // otherwise
@@ -40,7 +41,7 @@ type headerTmpl struct {
 
 // compileRequest compiles the request of step s.
 func (c *compiler) compileRequest(s *scenario.Step) (request, error) {
-	r := request{method: s.Method, base: c.base}
+	r := request{method: s.Method, base: c.base, ws: s.Method == scenario.MethodWS}
 	u, err := c.compile(s.URL, template.Raw)
 	if err != nil {
 		return r, fmt.Errorf("url: %w", err)
@@ -65,7 +66,7 @@ func (c *compiler) compileRequest(s *scenario.Step) (request, error) {
 			raw = appendQuery(raw, q)
 			r.queryTmpl = nil
 		}
-		if r.url, err = resolve(c.base, raw); err != nil {
+		if r.url, err = r.resolve(raw); err != nil {
 			return r, err
 		}
 	} else {
@@ -161,16 +162,31 @@ func appendQuery(raw, q string) string {
 	return raw + "?" + q
 }
 
-func resolve(base *url.URL, raw string) (*url.URL, error) {
+// resolve parses a rendered URL, relative to the plan's target. A
+// WebSocket step's may be ws:// or wss:// too; a relative one takes the
+// target's host with ws:// for http:// and wss:// for https://.
+func (r *request) resolve(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, err
 	}
 	if !u.IsAbs() {
-		if base == nil {
+		if r.base == nil {
 			return nil, fmt.Errorf("URL %q is relative and there is no target", raw)
 		}
-		u = base.ResolveReference(u)
+		u = r.base.ResolveReference(u)
+	}
+	if r.ws {
+		switch u.Scheme {
+		case "http":
+			u.Scheme = "ws"
+		case "https":
+			u.Scheme = "wss"
+		}
+		if u.Scheme != "ws" && u.Scheme != "wss" || u.Host == "" {
+			return nil, fmt.Errorf("URL %q: want a ws:// or wss:// URL with a host", raw)
+		}
+		return u, nil
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("URL %q: want an http:// or https:// URL with a host", raw)
@@ -280,7 +296,7 @@ func (r *request) build(v *vu, req *surgehttp.Request) (string, error) {
 			}
 		}
 		v.buf = b
-		u, err := resolve(r.base, string(b))
+		u, err := r.resolve(string(b))
 		if err != nil {
 			return "", err
 		}

@@ -583,7 +583,8 @@ func (x *Refused) GetMessage() string {
 
 // Ping and Pong measure the clock offset (NTP's four timestamps): the
 // agent sends its wall clock, the server answers with its own at receipt
-// and at sending.
+// and at sending. The agent also pings with every heartbeat, and stops its
+// share when no Pong (nor anything else) comes back for 3 intervals.
 type Ping struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	Id                uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/surgeload/surge/internal/agent"
 	"github.com/surgeload/surge/internal/agent/agentpb"
@@ -30,6 +31,16 @@ func (a *Agent) Name() string { return a.c.name }
 
 // Cores is the CPUs the agent said it may use.
 func (a *Agent) Cores() int { return a.c.cores }
+
+// RoundTrip is the network round trip to the agent: the least of its
+// clock handshake's pings. The controller sets the common start that
+// many round trips ahead, so the segment arrives before it.
+func (a *Agent) RoundTrip() time.Duration {
+	r := a.c.reg
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return a.c.rtt
+}
 
 // Adjust implements agent.Agent. Before the segment is sent the value is
 // kept and sent right after it; the agent applies it as an in-process

@@ -15,6 +15,13 @@
 // local ones; their Run returns an error wrapping agent.ErrLost when the
 // agent goes silent for 3 intervals or its stream breaks.
 //
+// Loss, from the agent's side: a Worker pings the server with every
+// heartbeat, and one that hears nothing for LostAfter intervals (as the
+// server counts them) stops its segment by itself, ends the stream and
+// connects anew, so an agent cut off from its server does not go on
+// loading the target unseen; its next Hello names the run, and the server
+// answers that the run is over for it.
+//
 // Time: a Worker measures the offset of its clock from the server's with
 // NTP-style pings (the one with the least round trip wins) and maps the
 // segment's start instant, given on the server's clock, onto its own

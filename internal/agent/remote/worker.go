@@ -75,7 +75,43 @@ type Worker struct {
 	log     *slog.Logger
 	client  agentpbconnect.AgentServiceClient
 	lastRun string // the run the last stream ended during, for the next Hello
+	// read is when the last bytes came from the server, as time since
+	// born (monotonic): a large message (a segment of many MiB on a slow
+	// link) says the server is there long before it is whole.
+	born time.Time
+	read atomic.Int64
 }
+
+// liveBody notes when the server's bytes arrive.
+type liveBody struct {
+	io.ReadCloser
+	w *Worker
+}
+
+func (b liveBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.w.read.Store(int64(time.Since(b.w.born)))
+	}
+	return n, err
+}
+
+// liveTransport wraps every response body in a liveBody.
+type liveTransport struct {
+	http.RoundTripper
+	w *Worker
+}
+
+func (t liveTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.RoundTripper.RoundTrip(r)
+	if resp != nil && resp.Body != nil {
+		resp.Body = liveBody{resp.Body, t.w}
+	}
+	return resp, err
+}
+
+// lastRead is when bytes last came from the server.
+func (w *Worker) lastRead() time.Time { return w.born.Add(time.Duration(w.read.Load())) }
 
 // NewWorker checks o and returns a worker; nothing connects until Run.
 func NewWorker(o WorkerOptions) (*Worker, error) {
@@ -129,9 +165,10 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 		HTTP2:               &http.HTTP2Config{SendPingTimeout: pingTimeout, PingTimeout: pingTimeout},
 	}
 	base := strings.TrimSuffix(u.String(), "/")
-	client := agentpbconnect.NewAgentServiceClient(&http.Client{Transport: tr}, base,
+	w := &Worker{opts: o, log: o.Logger, born: time.Now()}
+	w.client = agentpbconnect.NewAgentServiceClient(&http.Client{Transport: liveTransport{tr, w}}, base,
 		connect.WithGRPC(), connect.WithReadMaxBytes(maxSegment))
-	return &Worker{opts: o, log: o.Logger, client: client}, nil
+	return w, nil
 }
 
 func loopbackHost(h string) bool {
@@ -180,12 +217,16 @@ type received struct {
 
 // segment is the segment running in this process.
 type segment struct {
-	run     string
-	local   *agent.Local
-	stop    context.CancelCauseFunc // graceful: in-flight requests finish
-	done    chan struct{}           // closed when the segment has ended and its Done is queued
-	discard atomic.Bool             // the run is over for us: send nothing more
-	ended   atomic.Bool             // Run returned: only the Done is left to queue
+	run      string
+	interval time.Duration // its snapshot interval
+	local    *agent.Local
+	stop     context.CancelCauseFunc // graceful: in-flight requests finish
+	done     chan struct{}           // closed when the segment has ended and its Done is queued
+	discard  atomic.Bool             // the run is over for us: send nothing more
+	ended    atomic.Bool             // Run returned: only the Done is left to queue
+	// unsent counts the requests of the snapshots discarded once the run
+	// was over for us: made, and never counted by the server.
+	unsent atomic.Int64
 }
 
 // session is one stream: Hello, clock handshake, then work until the
@@ -371,6 +412,13 @@ func (w *Worker) session(ctx context.Context) (welcomed bool, err error) {
 	w.log.Info("connected to the server: waiting for work", "server", w.opts.Server, "name", w.opts.Name,
 		"clock_offset", offset, "rtt", rtt)
 
+	// The server answers every ping: one goes with each heartbeat, so an
+	// agent that hears nothing for LostAfter intervals — no message, and
+	// no byte of one — knows the server has lost it too (it counts the
+	// same intervals from its side) and stops its load by itself: an agent
+	// cut off from its server must not go on loading the target unseen.
+	// It then connects anew and is told the run is over.
+	heard := time.Now()
 	hb := time.NewTicker(heartbeat)
 	defer hb.Stop()
 	resync := time.NewTicker(resyncEvery)
@@ -385,6 +433,7 @@ func (w *Worker) session(ctx context.Context) (welcomed bool, err error) {
 		}
 		select {
 		case r := <-in:
+			heard = time.Now()
 			if p := r.m.GetPong(); p != nil {
 				pong(p, r.at)
 				continue
@@ -392,12 +441,31 @@ func (w *Worker) session(ctx context.Context) (welcomed bool, err error) {
 			handle(r.m)
 		case <-curDone:
 			cur = nil
-		case <-hb.C:
+		case now := <-hb.C:
+			limit := LostAfter * heartbeat
 			run := ""
 			if cur != nil {
 				run = cur.run
+				limit = LostAfter * max(heartbeat, cur.interval)
 			}
-			send(&agentpb.AgentMessage{Msg: &agentpb.AgentMessage_Heartbeat{Heartbeat: &agentpb.Heartbeat{CpuCores: cpu.Cores(time.Now()), Run: run}}})
+			last := heard
+			if r := w.lastRead(); r.After(last) {
+				last = r // part of a message: a large one on a slow link
+			}
+			if silent := now.Sub(last); silent > limit {
+				err := fmt.Errorf("heard nothing from the server for %v (more than %d intervals): it has lost this agent", silent.Round(time.Millisecond), LostAfter)
+				if cur != nil {
+					w.log.Warn("stopping the segment: the server is out of reach", "run", cur.run, "silent", silent.Round(time.Millisecond))
+				}
+				cancel(err) // nothing more goes out on this stream
+				end(err, true)
+				return true, err
+			}
+			send(&agentpb.AgentMessage{Msg: &agentpb.AgentMessage_Heartbeat{Heartbeat: &agentpb.Heartbeat{CpuCores: cpu.Cores(now), Run: run}}})
+			// A ping that is no clock sample (it is not in pings): its pong
+			// only says the server is there.
+			pingID++
+			send(&agentpb.AgentMessage{Msg: &agentpb.AgentMessage_Ping{Ping: &agentpb.Ping{Id: pingID, AgentSendUnixNano: w.opts.now().UnixNano()}}})
 		case <-resync.C:
 			ping()
 		case err := <-readErr:
@@ -448,37 +516,38 @@ func (w *Worker) heartbeatEvery(m *agentpb.Welcome) time.Duration {
 // snapshots go back with their bounds on the server's clock.
 func (w *Worker) start(m *agentpb.Segment, offset time.Duration, send func(*agentpb.AgentMessage) bool) *segment {
 	ctx, stop := context.WithCancelCause(context.Background())
-	s := &segment{run: m.GetRun(), local: agent.NewLocal(), stop: stop, done: make(chan struct{})}
-	var p scenario.Plan
-	err := json.Unmarshal(m.GetPlanJson(), &p)
-	if err != nil {
-		err = fmt.Errorf("decoding the plan: %w", err)
-	}
-	interval := time.Duration(m.GetIntervalNanos())
-	if err == nil && interval <= 0 {
-		err = fmt.Errorf("snapshot interval %v: want a positive one", interval)
-	}
-	if err != nil {
-		go func() {
-			defer close(s.done)
-			s.ended.Store(true)
-			send(done(s.run, err.Error()))
-		}()
-		return s
-	}
-	p.Env = m.GetEnv()
-	serverStart := time.Unix(0, m.GetStartUnixNano())
-	localStart := localInstant(serverStart, offset, time.Now(), w.opts.now())
-	// shift maps our instants back to the server's clock: the recorder's
-	// interval bounds are localStart plus whole intervals.
-	shift := serverStart.Sub(localStart)
-	w.log.Info("running a segment", "run", s.run, "share", fmt.Sprintf("%d/%d", m.GetIndex()+1, m.GetCount()),
-		"starts_in", time.Until(localStart).Round(time.Millisecond))
+	s := &segment{run: m.GetRun(), interval: time.Duration(m.GetIntervalNanos()), local: agent.NewLocal(), stop: stop, done: make(chan struct{})}
+	// Everything from here runs beside the session's loop: decoding a plan
+	// of many MiB (data rows, bodies) takes long enough, on a slow agent,
+	// to hold up its heartbeats and have it taken for lost.
 	go func() {
 		defer close(s.done)
+		var p scenario.Plan
+		err := json.Unmarshal(m.GetPlanJson(), &p)
+		if err != nil {
+			err = fmt.Errorf("decoding the plan: %w", err)
+		}
+		interval := time.Duration(m.GetIntervalNanos())
+		if err == nil && interval <= 0 {
+			err = fmt.Errorf("snapshot interval %v: want a positive one", interval)
+		}
+		if err != nil {
+			s.ended.Store(true)
+			send(done(s.run, err.Error()))
+			return
+		}
+		p.Env = m.GetEnv()
+		serverStart := time.Unix(0, m.GetStartUnixNano())
+		localStart := localInstant(serverStart, offset, time.Now(), w.opts.now())
+		// shift maps our instants back to the server's clock: the
+		// recorder's interval bounds are localStart plus whole intervals.
+		shift := serverStart.Sub(localStart)
+		w.log.Info("running a segment", "run", s.run, "share", fmt.Sprintf("%d/%d", m.GetIndex()+1, m.GetCount()),
+			"starts_in", time.Until(localStart).Round(time.Millisecond))
 		var encodeErr error
-		err := s.local.Run(ctx, agent.Segment{Plan: p, Start: localStart, Interval: interval}, func(snap metrics.Snapshot) {
+		err = s.local.Run(ctx, agent.Segment{Plan: p, Start: localStart, Interval: interval}, func(snap metrics.Snapshot) {
 			if s.discard.Load() {
+				s.unsent.Add(snap.Totals().Requests)
 				return
 			}
 			snap.Start, snap.End = snap.Start.Add(shift), snap.End.Add(shift)
@@ -494,6 +563,10 @@ func (w *Worker) start(m *agentpb.Segment, offset time.Duration, send func(*agen
 		stop(nil)
 		s.ended.Store(true)
 		if s.discard.Load() {
+			// The server has given up on us for this run: what we did
+			// since the last snapshot it got is not in the run.
+			w.log.Warn("segment ended after the run was over for this agent", "run", s.run,
+				"requests_discarded", s.unsent.Load(), "why", context.Cause(ctx))
 			return
 		}
 		err = errors.Join(err, encodeErr)
@@ -502,9 +575,9 @@ func (w *Worker) start(m *agentpb.Segment, offset time.Duration, send func(*agen
 			msg = err.Error()
 		}
 		w.log.Info("segment done", "run", s.run, "err", err)
-		m := done(s.run, msg)
-		m.GetDone().Left = errors.Is(context.Cause(ctx), errAgentLeaving)
-		send(m)
+		d := done(s.run, msg)
+		d.GetDone().Left = errors.Is(context.Cause(ctx), errAgentLeaving)
+		send(d)
 	}()
 	return s
 }

@@ -49,8 +49,21 @@ type Snapshot struct {
 	Lag            *Sketch         `protobuf:"bytes,13,opt,name=lag,proto3" json:"lag,omitempty"`                                         // absent: no lag recorded
 	GeneratorCpu   float64         `protobuf:"fixed64,14,opt,name=generator_cpu,json=generatorCpu,proto3" json:"generator_cpu,omitempty"` // cores
 	Messages       []*MessageCount `protobuf:"bytes,15,rep,name=messages,proto3" json:"messages,omitempty"`                               // sorted by message
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The target monitors' scrapes that completed during the interval, in
+	// the order they came; each belongs to the interval its t_unix_nano
+	// falls in (usually this one; the next one's snapshot when it ended
+	// after this one was taken).
+	Monitors []*MonitorSample `protobuf:"bytes,16,rep,name=monitors,proto3" json:"monitors,omitempty"`
+	// In a merged snapshot, each agent's own figures of the interval, in the
+	// order the agents sent them.
+	Agents []*AgentPart `protobuf:"bytes,17,rep,name=agents,proto3" json:"agents,omitempty"`
+	// The flows' end-to-end iteration durations, one per flow name, and the
+	// poll steps' (until:), one per poll step name, each list in the order
+	// of its names. Absent: no flows (a writer older than them).
+	Flows         []*Flow `protobuf:"bytes,18,rep,name=flows,proto3" json:"flows,omitempty"`
+	Polls         []*Flow `protobuf:"bytes,19,rep,name=polls,proto3" json:"polls,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Snapshot) Reset() {
@@ -188,6 +201,411 @@ func (x *Snapshot) GetMessages() []*MessageCount {
 	return nil
 }
 
+func (x *Snapshot) GetMonitors() []*MonitorSample {
+	if x != nil {
+		return x.Monitors
+	}
+	return nil
+}
+
+func (x *Snapshot) GetAgents() []*AgentPart {
+	if x != nil {
+		return x.Agents
+	}
+	return nil
+}
+
+func (x *Snapshot) GetFlows() []*Flow {
+	if x != nil {
+		return x.Flows
+	}
+	return nil
+}
+
+func (x *Snapshot) GetPolls() []*Flow {
+	if x != nil {
+		return x.Polls
+	}
+	return nil
+}
+
+// Flow is what one flow (or poll step) did in the interval: iterations
+// (polls) finished, of which failed (timed out), the requests (attempts)
+// they sent, the cut ones' included, how many the end of the run cut
+// short, and the finished ones' durations (a poll's: only those whose
+// condition held).
+type Flow struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Iterations    int64                  `protobuf:"varint,2,opt,name=iterations,proto3" json:"iterations,omitempty"`
+	Errors        int64                  `protobuf:"varint,3,opt,name=errors,proto3" json:"errors,omitempty"`
+	Requests      int64                  `protobuf:"varint,4,opt,name=requests,proto3" json:"requests,omitempty"`
+	Cut           int64                  `protobuf:"varint,5,opt,name=cut,proto3" json:"cut,omitempty"`
+	Duration      *Sketch                `protobuf:"bytes,6,opt,name=duration,proto3" json:"duration,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Flow) Reset() {
+	*x = Flow{}
+	mi := &file_snapshot_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Flow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Flow) ProtoMessage() {}
+
+func (x *Flow) ProtoReflect() protoreflect.Message {
+	mi := &file_snapshot_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Flow.ProtoReflect.Descriptor instead.
+func (*Flow) Descriptor() ([]byte, []int) {
+	return file_snapshot_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Flow) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Flow) GetIterations() int64 {
+	if x != nil {
+		return x.Iterations
+	}
+	return 0
+}
+
+func (x *Flow) GetErrors() int64 {
+	if x != nil {
+		return x.Errors
+	}
+	return 0
+}
+
+func (x *Flow) GetRequests() int64 {
+	if x != nil {
+		return x.Requests
+	}
+	return 0
+}
+
+func (x *Flow) GetCut() int64 {
+	if x != nil {
+		return x.Cut
+	}
+	return 0
+}
+
+func (x *Flow) GetDuration() *Sketch {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+// MonitorSample is one scrape of one target monitor: its values, or why it
+// failed. Names, labels and units are indexes into its own string table,
+// which the writer starts with "".
+type MonitorSample struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Monitor       string                 `protobuf:"bytes,1,opt,name=monitor,proto3" json:"monitor,omitempty"`
+	TUnixNano     int64                  `protobuf:"varint,2,opt,name=t_unix_nano,json=tUnixNano,proto3" json:"t_unix_nano,omitempty"` // when the scrape was sent, by the load generator's clock
+	TookNs        int64                  `protobuf:"varint,3,opt,name=took_ns,json=tookNs,proto3" json:"took_ns,omitempty"`            // from sending to the end of the body
+	Error         string                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`                             // why it failed; a failed sample has no values
+	Strings       []string               `protobuf:"bytes,5,rep,name=strings,proto3" json:"strings,omitempty"`
+	Values        []*MonitorValue        `protobuf:"bytes,6,rep,name=values,proto3" json:"values,omitempty"`
+	Dropped       int64                  `protobuf:"varint,7,opt,name=dropped,proto3" json:"dropped,omitempty"` // series the monitor's cap left out of this scrape
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MonitorSample) Reset() {
+	*x = MonitorSample{}
+	mi := &file_snapshot_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MonitorSample) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MonitorSample) ProtoMessage() {}
+
+func (x *MonitorSample) ProtoReflect() protoreflect.Message {
+	mi := &file_snapshot_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MonitorSample.ProtoReflect.Descriptor instead.
+func (*MonitorSample) Descriptor() ([]byte, []int) {
+	return file_snapshot_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *MonitorSample) GetMonitor() string {
+	if x != nil {
+		return x.Monitor
+	}
+	return ""
+}
+
+func (x *MonitorSample) GetTUnixNano() int64 {
+	if x != nil {
+		return x.TUnixNano
+	}
+	return 0
+}
+
+func (x *MonitorSample) GetTookNs() int64 {
+	if x != nil {
+		return x.TookNs
+	}
+	return 0
+}
+
+func (x *MonitorSample) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *MonitorSample) GetStrings() []string {
+	if x != nil {
+		return x.Strings
+	}
+	return nil
+}
+
+func (x *MonitorSample) GetValues() []*MonitorValue {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *MonitorSample) GetDropped() int64 {
+	if x != nil {
+		return x.Dropped
+	}
+	return 0
+}
+
+type MonitorValue struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          uint32                 `protobuf:"varint,1,opt,name=name,proto3" json:"name,omitempty"`            // index into strings
+	Labels        []uint32               `protobuf:"varint,2,rep,packed,name=labels,proto3" json:"labels,omitempty"` // label name, value, name, value…: indexes into strings, sorted by name
+	Unit          uint32                 `protobuf:"varint,3,opt,name=unit,proto3" json:"unit,omitempty"`            // index into strings ("" for a plain number)
+	Derived       bool                   `protobuf:"varint,4,opt,name=derived,proto3" json:"derived,omitempty"`
+	Value         float64                `protobuf:"fixed64,5,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MonitorValue) Reset() {
+	*x = MonitorValue{}
+	mi := &file_snapshot_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MonitorValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MonitorValue) ProtoMessage() {}
+
+func (x *MonitorValue) ProtoReflect() protoreflect.Message {
+	mi := &file_snapshot_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MonitorValue.ProtoReflect.Descriptor instead.
+func (*MonitorValue) Descriptor() ([]byte, []int) {
+	return file_snapshot_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *MonitorValue) GetName() uint32 {
+	if x != nil {
+		return x.Name
+	}
+	return 0
+}
+
+func (x *MonitorValue) GetLabels() []uint32 {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *MonitorValue) GetUnit() uint32 {
+	if x != nil {
+		return x.Unit
+	}
+	return 0
+}
+
+func (x *MonitorValue) GetDerived() bool {
+	if x != nil {
+		return x.Derived
+	}
+	return false
+}
+
+func (x *MonitorValue) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+// AgentPart is one agent's own part of a merged interval.
+type AgentPart struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Cores         int64                  `protobuf:"varint,2,opt,name=cores,proto3" json:"cores,omitempty"` // cores it may use; 0: unknown
+	Requests      int64                  `protobuf:"varint,3,opt,name=requests,proto3" json:"requests,omitempty"`
+	Errors        int64                  `protobuf:"varint,4,opt,name=errors,proto3" json:"errors,omitempty"`
+	Iterations    int64                  `protobuf:"varint,5,opt,name=iterations,proto3" json:"iterations,omitempty"`
+	Dropped       int64                  `protobuf:"varint,6,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	Due           int64                  `protobuf:"varint,7,opt,name=due,proto3" json:"due,omitempty"`
+	Lag           *Sketch                `protobuf:"bytes,8,opt,name=lag,proto3" json:"lag,omitempty"`                                         // absent: no lag recorded
+	GeneratorCpu  float64                `protobuf:"fixed64,9,opt,name=generator_cpu,json=generatorCpu,proto3" json:"generator_cpu,omitempty"` // cores it used
+	Intervals     int64                  `protobuf:"varint,10,opt,name=intervals,proto3" json:"intervals,omitempty"`                           // its snapshots in this part
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AgentPart) Reset() {
+	*x = AgentPart{}
+	mi := &file_snapshot_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AgentPart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AgentPart) ProtoMessage() {}
+
+func (x *AgentPart) ProtoReflect() protoreflect.Message {
+	mi := &file_snapshot_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AgentPart.ProtoReflect.Descriptor instead.
+func (*AgentPart) Descriptor() ([]byte, []int) {
+	return file_snapshot_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AgentPart) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AgentPart) GetCores() int64 {
+	if x != nil {
+		return x.Cores
+	}
+	return 0
+}
+
+func (x *AgentPart) GetRequests() int64 {
+	if x != nil {
+		return x.Requests
+	}
+	return 0
+}
+
+func (x *AgentPart) GetErrors() int64 {
+	if x != nil {
+		return x.Errors
+	}
+	return 0
+}
+
+func (x *AgentPart) GetIterations() int64 {
+	if x != nil {
+		return x.Iterations
+	}
+	return 0
+}
+
+func (x *AgentPart) GetDropped() int64 {
+	if x != nil {
+		return x.Dropped
+	}
+	return 0
+}
+
+func (x *AgentPart) GetDue() int64 {
+	if x != nil {
+		return x.Due
+	}
+	return 0
+}
+
+func (x *AgentPart) GetLag() *Sketch {
+	if x != nil {
+		return x.Lag
+	}
+	return nil
+}
+
+func (x *AgentPart) GetGeneratorCpu() float64 {
+	if x != nil {
+		return x.GeneratorCpu
+	}
+	return 0
+}
+
+func (x *AgentPart) GetIntervals() int64 {
+	if x != nil {
+		return x.Intervals
+	}
+	return 0
+}
+
 type Endpoint struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Name     string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -199,13 +617,24 @@ type Endpoint struct {
 	BytesSent     int64         `protobuf:"varint,5,opt,name=bytes_sent,json=bytesSent,proto3" json:"bytes_sent,omitempty"`
 	BytesReceived int64         `protobuf:"varint,6,opt,name=bytes_received,json=bytesReceived,proto3" json:"bytes_received,omitempty"`
 	Latency       *Sketch       `protobuf:"bytes,7,opt,name=latency,proto3" json:"latency,omitempty"`
+	// The timing phases of the requests whose client measured them
+	// (HTTP's), one entry per phase that was recorded, in the order of the
+	// phases: "blocked", "connect", "tls", "send", "wait", "receive",
+	// "queued" (open model only). A name the reader does not know is
+	// skipped. Absent: no phases (another protocol, or a writer older than
+	// phases).
+	Phases []*PhaseSketch `protobuf:"bytes,8,rep,name=phases,proto3" json:"phases,omitempty"`
+	// Those requests by protocol ("HTTP/1.1", "HTTP/2.0", "HTTP/1.0",
+	// "unknown"), zero counts left out. A name the reader does not know is
+	// counted under "unknown".
+	Protocols     []*ProtoCount `protobuf:"bytes,9,rep,name=protocols,proto3" json:"protocols,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_snapshot_proto_msgTypes[1]
+	mi := &file_snapshot_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -217,7 +646,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_snapshot_proto_msgTypes[1]
+	mi := &file_snapshot_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -230,7 +659,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_snapshot_proto_rawDescGZIP(), []int{1}
+	return file_snapshot_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Endpoint) GetName() string {
@@ -282,6 +711,125 @@ func (x *Endpoint) GetLatency() *Sketch {
 	return nil
 }
 
+func (x *Endpoint) GetPhases() []*PhaseSketch {
+	if x != nil {
+		return x.Phases
+	}
+	return nil
+}
+
+func (x *Endpoint) GetProtocols() []*ProtoCount {
+	if x != nil {
+		return x.Protocols
+	}
+	return nil
+}
+
+// PhaseSketch is one timing phase's durations.
+type PhaseSketch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Sketch        *Sketch                `protobuf:"bytes,2,opt,name=sketch,proto3" json:"sketch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PhaseSketch) Reset() {
+	*x = PhaseSketch{}
+	mi := &file_snapshot_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PhaseSketch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PhaseSketch) ProtoMessage() {}
+
+func (x *PhaseSketch) ProtoReflect() protoreflect.Message {
+	mi := &file_snapshot_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PhaseSketch.ProtoReflect.Descriptor instead.
+func (*PhaseSketch) Descriptor() ([]byte, []int) {
+	return file_snapshot_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *PhaseSketch) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PhaseSketch) GetSketch() *Sketch {
+	if x != nil {
+		return x.Sketch
+	}
+	return nil
+}
+
+type ProtoCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Count         int64                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProtoCount) Reset() {
+	*x = ProtoCount{}
+	mi := &file_snapshot_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProtoCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProtoCount) ProtoMessage() {}
+
+func (x *ProtoCount) ProtoReflect() protoreflect.Message {
+	mi := &file_snapshot_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProtoCount.ProtoReflect.Descriptor instead.
+func (*ProtoCount) Descriptor() ([]byte, []int) {
+	return file_snapshot_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ProtoCount) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ProtoCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 type ClassCount struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -292,7 +840,7 @@ type ClassCount struct {
 
 func (x *ClassCount) Reset() {
 	*x = ClassCount{}
-	mi := &file_snapshot_proto_msgTypes[2]
+	mi := &file_snapshot_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -304,7 +852,7 @@ func (x *ClassCount) String() string {
 func (*ClassCount) ProtoMessage() {}
 
 func (x *ClassCount) ProtoReflect() protoreflect.Message {
-	mi := &file_snapshot_proto_msgTypes[2]
+	mi := &file_snapshot_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -317,7 +865,7 @@ func (x *ClassCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassCount.ProtoReflect.Descriptor instead.
 func (*ClassCount) Descriptor() ([]byte, []int) {
-	return file_snapshot_proto_rawDescGZIP(), []int{2}
+	return file_snapshot_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ClassCount) GetName() string {
@@ -345,7 +893,7 @@ type Check struct {
 
 func (x *Check) Reset() {
 	*x = Check{}
-	mi := &file_snapshot_proto_msgTypes[3]
+	mi := &file_snapshot_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -357,7 +905,7 @@ func (x *Check) String() string {
 func (*Check) ProtoMessage() {}
 
 func (x *Check) ProtoReflect() protoreflect.Message {
-	mi := &file_snapshot_proto_msgTypes[3]
+	mi := &file_snapshot_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -370,7 +918,7 @@ func (x *Check) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Check.ProtoReflect.Descriptor instead.
 func (*Check) Descriptor() ([]byte, []int) {
-	return file_snapshot_proto_rawDescGZIP(), []int{3}
+	return file_snapshot_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Check) GetName() string {
@@ -404,7 +952,7 @@ type MessageCount struct {
 
 func (x *MessageCount) Reset() {
 	*x = MessageCount{}
-	mi := &file_snapshot_proto_msgTypes[4]
+	mi := &file_snapshot_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -416,7 +964,7 @@ func (x *MessageCount) String() string {
 func (*MessageCount) ProtoMessage() {}
 
 func (x *MessageCount) ProtoReflect() protoreflect.Message {
-	mi := &file_snapshot_proto_msgTypes[4]
+	mi := &file_snapshot_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -429,7 +977,7 @@ func (x *MessageCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageCount.ProtoReflect.Descriptor instead.
 func (*MessageCount) Descriptor() ([]byte, []int) {
-	return file_snapshot_proto_rawDescGZIP(), []int{4}
+	return file_snapshot_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *MessageCount) GetMessage() string {
@@ -462,7 +1010,7 @@ type Sketch struct {
 
 func (x *Sketch) Reset() {
 	*x = Sketch{}
-	mi := &file_snapshot_proto_msgTypes[5]
+	mi := &file_snapshot_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -474,7 +1022,7 @@ func (x *Sketch) String() string {
 func (*Sketch) ProtoMessage() {}
 
 func (x *Sketch) ProtoReflect() protoreflect.Message {
-	mi := &file_snapshot_proto_msgTypes[5]
+	mi := &file_snapshot_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -487,7 +1035,7 @@ func (x *Sketch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sketch.ProtoReflect.Descriptor instead.
 func (*Sketch) Descriptor() ([]byte, []int) {
-	return file_snapshot_proto_rawDescGZIP(), []int{5}
+	return file_snapshot_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Sketch) GetCount() uint64 {
@@ -529,7 +1077,7 @@ var File_snapshot_proto protoreflect.FileDescriptor
 
 const file_snapshot_proto_rawDesc = "" +
 	"\n" +
-	"\x0esnapshot.proto\x12\x11surge.snapshot.v1\x1a\x0eddsketch.proto\"\x9e\x04\n" +
+	"\x0esnapshot.proto\x12\x11surge.snapshot.v1\x1a\x0eddsketch.proto\"\xf0\x05\n" +
 	"\bSnapshot\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12&\n" +
@@ -548,7 +1096,48 @@ const file_snapshot_proto_rawDesc = "" +
 	"\amax_vus\x18\f \x01(\x03R\x06maxVus\x12+\n" +
 	"\x03lag\x18\r \x01(\v2\x19.surge.snapshot.v1.SketchR\x03lag\x12#\n" +
 	"\rgenerator_cpu\x18\x0e \x01(\x01R\fgeneratorCpu\x12;\n" +
-	"\bmessages\x18\x0f \x03(\v2\x1f.surge.snapshot.v1.MessageCountR\bmessages\"\x86\x02\n" +
+	"\bmessages\x18\x0f \x03(\v2\x1f.surge.snapshot.v1.MessageCountR\bmessages\x12<\n" +
+	"\bmonitors\x18\x10 \x03(\v2 .surge.snapshot.v1.MonitorSampleR\bmonitors\x124\n" +
+	"\x06agents\x18\x11 \x03(\v2\x1c.surge.snapshot.v1.AgentPartR\x06agents\x12-\n" +
+	"\x05flows\x18\x12 \x03(\v2\x17.surge.snapshot.v1.FlowR\x05flows\x12-\n" +
+	"\x05polls\x18\x13 \x03(\v2\x17.surge.snapshot.v1.FlowR\x05polls\"\xb7\x01\n" +
+	"\x04Flow\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1e\n" +
+	"\n" +
+	"iterations\x18\x02 \x01(\x03R\n" +
+	"iterations\x12\x16\n" +
+	"\x06errors\x18\x03 \x01(\x03R\x06errors\x12\x1a\n" +
+	"\brequests\x18\x04 \x01(\x03R\brequests\x12\x10\n" +
+	"\x03cut\x18\x05 \x01(\x03R\x03cut\x125\n" +
+	"\bduration\x18\x06 \x01(\v2\x19.surge.snapshot.v1.SketchR\bduration\"\xe5\x01\n" +
+	"\rMonitorSample\x12\x18\n" +
+	"\amonitor\x18\x01 \x01(\tR\amonitor\x12\x1e\n" +
+	"\vt_unix_nano\x18\x02 \x01(\x03R\ttUnixNano\x12\x17\n" +
+	"\atook_ns\x18\x03 \x01(\x03R\x06tookNs\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\x12\x18\n" +
+	"\astrings\x18\x05 \x03(\tR\astrings\x127\n" +
+	"\x06values\x18\x06 \x03(\v2\x1f.surge.snapshot.v1.MonitorValueR\x06values\x12\x18\n" +
+	"\adropped\x18\a \x01(\x03R\adropped\"~\n" +
+	"\fMonitorValue\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\rR\x04name\x12\x16\n" +
+	"\x06labels\x18\x02 \x03(\rR\x06labels\x12\x12\n" +
+	"\x04unit\x18\x03 \x01(\rR\x04unit\x12\x18\n" +
+	"\aderived\x18\x04 \x01(\bR\aderived\x12\x14\n" +
+	"\x05value\x18\x05 \x01(\x01R\x05value\"\xa5\x02\n" +
+	"\tAgentPart\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05cores\x18\x02 \x01(\x03R\x05cores\x12\x1a\n" +
+	"\brequests\x18\x03 \x01(\x03R\brequests\x12\x16\n" +
+	"\x06errors\x18\x04 \x01(\x03R\x06errors\x12\x1e\n" +
+	"\n" +
+	"iterations\x18\x05 \x01(\x03R\n" +
+	"iterations\x12\x18\n" +
+	"\adropped\x18\x06 \x01(\x03R\adropped\x12\x10\n" +
+	"\x03due\x18\a \x01(\x03R\x03due\x12+\n" +
+	"\x03lag\x18\b \x01(\v2\x19.surge.snapshot.v1.SketchR\x03lag\x12#\n" +
+	"\rgenerator_cpu\x18\t \x01(\x01R\fgeneratorCpu\x12\x1c\n" +
+	"\tintervals\x18\n" +
+	" \x01(\x03R\tintervals\"\xfb\x02\n" +
 	"\bEndpoint\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x12\x1a\n" +
@@ -557,7 +1146,16 @@ const file_snapshot_proto_rawDesc = "" +
 	"\n" +
 	"bytes_sent\x18\x05 \x01(\x03R\tbytesSent\x12%\n" +
 	"\x0ebytes_received\x18\x06 \x01(\x03R\rbytesReceived\x123\n" +
-	"\alatency\x18\a \x01(\v2\x19.surge.snapshot.v1.SketchR\alatency\"6\n" +
+	"\alatency\x18\a \x01(\v2\x19.surge.snapshot.v1.SketchR\alatency\x126\n" +
+	"\x06phases\x18\b \x03(\v2\x1e.surge.snapshot.v1.PhaseSketchR\x06phases\x12;\n" +
+	"\tprotocols\x18\t \x03(\v2\x1d.surge.snapshot.v1.ProtoCountR\tprotocols\"T\n" +
+	"\vPhaseSketch\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x121\n" +
+	"\x06sketch\x18\x02 \x01(\v2\x19.surge.snapshot.v1.SketchR\x06sketch\"6\n" +
+	"\n" +
+	"ProtoCount\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"6\n" +
 	"\n" +
 	"ClassCount\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
@@ -588,29 +1186,45 @@ func file_snapshot_proto_rawDescGZIP() []byte {
 	return file_snapshot_proto_rawDescData
 }
 
-var file_snapshot_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_snapshot_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_snapshot_proto_goTypes = []any{
 	(*Snapshot)(nil),          // 0: surge.snapshot.v1.Snapshot
-	(*Endpoint)(nil),          // 1: surge.snapshot.v1.Endpoint
-	(*ClassCount)(nil),        // 2: surge.snapshot.v1.ClassCount
-	(*Check)(nil),             // 3: surge.snapshot.v1.Check
-	(*MessageCount)(nil),      // 4: surge.snapshot.v1.MessageCount
-	(*Sketch)(nil),            // 5: surge.snapshot.v1.Sketch
-	(*sketchpb.DDSketch)(nil), // 6: test.DDSketch
+	(*Flow)(nil),              // 1: surge.snapshot.v1.Flow
+	(*MonitorSample)(nil),     // 2: surge.snapshot.v1.MonitorSample
+	(*MonitorValue)(nil),      // 3: surge.snapshot.v1.MonitorValue
+	(*AgentPart)(nil),         // 4: surge.snapshot.v1.AgentPart
+	(*Endpoint)(nil),          // 5: surge.snapshot.v1.Endpoint
+	(*PhaseSketch)(nil),       // 6: surge.snapshot.v1.PhaseSketch
+	(*ProtoCount)(nil),        // 7: surge.snapshot.v1.ProtoCount
+	(*ClassCount)(nil),        // 8: surge.snapshot.v1.ClassCount
+	(*Check)(nil),             // 9: surge.snapshot.v1.Check
+	(*MessageCount)(nil),      // 10: surge.snapshot.v1.MessageCount
+	(*Sketch)(nil),            // 11: surge.snapshot.v1.Sketch
+	(*sketchpb.DDSketch)(nil), // 12: test.DDSketch
 }
 var file_snapshot_proto_depIdxs = []int32{
-	1, // 0: surge.snapshot.v1.Snapshot.endpoints:type_name -> surge.snapshot.v1.Endpoint
-	3, // 1: surge.snapshot.v1.Snapshot.checks:type_name -> surge.snapshot.v1.Check
-	5, // 2: surge.snapshot.v1.Snapshot.lag:type_name -> surge.snapshot.v1.Sketch
-	4, // 3: surge.snapshot.v1.Snapshot.messages:type_name -> surge.snapshot.v1.MessageCount
-	2, // 4: surge.snapshot.v1.Endpoint.classes:type_name -> surge.snapshot.v1.ClassCount
-	5, // 5: surge.snapshot.v1.Endpoint.latency:type_name -> surge.snapshot.v1.Sketch
-	6, // 6: surge.snapshot.v1.Sketch.ddsketch:type_name -> test.DDSketch
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	5,  // 0: surge.snapshot.v1.Snapshot.endpoints:type_name -> surge.snapshot.v1.Endpoint
+	9,  // 1: surge.snapshot.v1.Snapshot.checks:type_name -> surge.snapshot.v1.Check
+	11, // 2: surge.snapshot.v1.Snapshot.lag:type_name -> surge.snapshot.v1.Sketch
+	10, // 3: surge.snapshot.v1.Snapshot.messages:type_name -> surge.snapshot.v1.MessageCount
+	2,  // 4: surge.snapshot.v1.Snapshot.monitors:type_name -> surge.snapshot.v1.MonitorSample
+	4,  // 5: surge.snapshot.v1.Snapshot.agents:type_name -> surge.snapshot.v1.AgentPart
+	1,  // 6: surge.snapshot.v1.Snapshot.flows:type_name -> surge.snapshot.v1.Flow
+	1,  // 7: surge.snapshot.v1.Snapshot.polls:type_name -> surge.snapshot.v1.Flow
+	11, // 8: surge.snapshot.v1.Flow.duration:type_name -> surge.snapshot.v1.Sketch
+	3,  // 9: surge.snapshot.v1.MonitorSample.values:type_name -> surge.snapshot.v1.MonitorValue
+	11, // 10: surge.snapshot.v1.AgentPart.lag:type_name -> surge.snapshot.v1.Sketch
+	8,  // 11: surge.snapshot.v1.Endpoint.classes:type_name -> surge.snapshot.v1.ClassCount
+	11, // 12: surge.snapshot.v1.Endpoint.latency:type_name -> surge.snapshot.v1.Sketch
+	6,  // 13: surge.snapshot.v1.Endpoint.phases:type_name -> surge.snapshot.v1.PhaseSketch
+	7,  // 14: surge.snapshot.v1.Endpoint.protocols:type_name -> surge.snapshot.v1.ProtoCount
+	11, // 15: surge.snapshot.v1.PhaseSketch.sketch:type_name -> surge.snapshot.v1.Sketch
+	12, // 16: surge.snapshot.v1.Sketch.ddsketch:type_name -> test.DDSketch
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_snapshot_proto_init() }
@@ -624,7 +1238,7 @@ func file_snapshot_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_snapshot_proto_rawDesc), len(file_snapshot_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/surgeload/surge/internal/metrics"
 )
 
 // A Sample is what one scrape of one monitor gave: the values of its series
@@ -15,6 +17,35 @@ type Sample struct {
 	Took    time.Duration `json:"took_ns"`          // from sending to the end of the body
 	Err     string        `json:"err,omitempty"`    // why the scrape failed ("" when it did not); a failed sample has no values
 	Values  []Value       `json:"values,omitempty"` // derived series first, then by name and labels
+	// Dropped is how many series this scrape left out because the monitor
+	// already kept Options.MaxSeries (Stats.DroppedLast).
+	Dropped int `json:"dropped,omitempty"`
+}
+
+// Metrics returns s as a snapshot carries it (metrics.Snapshot.Monitors),
+// sharing its label maps.
+func (s Sample) Metrics() metrics.MonitorSample {
+	m := metrics.MonitorSample{Monitor: s.Monitor, T: s.T, Took: s.Took, Err: s.Err, Dropped: s.Dropped}
+	if len(s.Values) > 0 {
+		m.Values = make([]metrics.MonitorValue, len(s.Values))
+	}
+	for i, v := range s.Values {
+		m.Values[i] = metrics.MonitorValue{Name: v.Name, Labels: v.Labels, Unit: v.Unit, Derived: v.Derived, V: v.V}
+	}
+	return m
+}
+
+// FromMetrics is the Sample a snapshot's monitor sample holds (the
+// inverse of Sample.Metrics), sharing its label maps.
+func FromMetrics(m metrics.MonitorSample) Sample {
+	s := Sample{Monitor: m.Monitor, T: m.T, Took: m.Took, Err: m.Err, Dropped: m.Dropped}
+	if len(m.Values) > 0 {
+		s.Values = make([]Value, len(m.Values))
+	}
+	for i, v := range m.Values {
+		s.Values[i] = Value{Name: v.Name, Labels: v.Labels, Unit: v.Unit, Derived: v.Derived, V: v.V}
+	}
+	return s
 }
 
 // OK reports whether the scrape succeeded.

@@ -194,6 +194,7 @@ func (m *Monitor) scrape(ctx context.Context, timeout time.Duration) Sample {
 	before := m.stats.DroppedSeries
 	s.Values = m.values(p)
 	m.stats.DroppedLast = m.stats.DroppedSeries - before
+	s.Dropped = m.stats.DroppedLast
 	m.prev = m.prune(p)
 	return s
 }

@@ -105,6 +105,7 @@ func TestRatesGaugesQuantilesAndDerived(t *testing.T) {
 		{name: scrape.ProcessCPUCores, labels: []string{"pid", "11", "name", "gunicorn"}, want: 0.5, unit: "cores"},
 		{name: scrape.ProcessCPUPercent, labels: []string{"pid", "11", "name", "gunicorn"}, want: 50, unit: "%"},
 		{name: scrape.ProcessRSS, labels: []string{"pid", "11", "name", "gunicorn"}, want: 2.5e8, unit: "B"},
+		{name: scrape.ProcessMemoryPercent, labels: []string{"pid", "11", "name", "gunicorn"}, want: 25, unit: "%"}, // of its cgroup's 1 GB
 		{name: scrape.CgroupCPUCores, labels: []string{"cgroup", "api"}, want: 0.5, unit: "cores"},
 		{name: scrape.CgroupCPUPercent, labels: []string{"cgroup", "api"}, want: 100, unit: "%"},
 		{name: scrape.CgroupThrottledPercent, labels: []string{"cgroup", "api"}, want: 25, unit: "%"},
@@ -132,6 +133,9 @@ func TestRatesGaugesQuantilesAndDerived(t *testing.T) {
 	}
 	if v, _ := s.Find(scrape.HostCPUBusyCores); !v.Derived {
 		t.Error("derived series not marked Derived")
+	}
+	if v, ok := s.Find(scrape.ProcessMemoryPercent, "pid", "10", "name", "gunicorn"); ok {
+		t.Errorf("pid 10 has no memory limit, yet %s = %v", v.Key(), v.V)
 	}
 	if st := m.Stats(); st.Scrapes != 2 || st.Failed != 0 {
 		t.Errorf("stats = %+v, want 2 scrapes, 0 failed", st)

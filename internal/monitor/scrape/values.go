@@ -191,6 +191,7 @@ const (
 	ProcessCPUCores         = "process_cpu_cores"
 	ProcessCPUPercent       = "process_cpu_percent_of_limit"
 	ProcessRSS              = "process_rss_bytes"
+	ProcessMemoryPercent    = "process_memory_percent_of_limit"
 	CgroupCPUCores          = "cgroup_cpu_cores"
 	CgroupCPUPercent        = "cgroup_cpu_percent_of_limit"
 	CgroupThrottledPercent  = "cgroup_cpu_throttled_percent"
@@ -209,6 +210,7 @@ var derivedInputs = map[string]bool{
 	"process_cpu_seconds_total":                true,
 	"process_resident_memory_bytes":            true,
 	"surge_process_cpu_limit_cores":            true,
+	"surge_process_memory_limit_bytes":         true,
 	"surge_cgroup_cpu_usage_seconds_total":     true,
 	"surge_cgroup_cpu_limit_cores":             true,
 	"surge_cgroup_cpu_periods_total":           true,
@@ -264,6 +266,9 @@ func derive(r rater) []Value {
 			}
 		case "process_resident_memory_bytes":
 			out = append(out, Value{Name: ProcessRSS, Labels: s.labels, Unit: "B", V: s.v})
+			if lim := p.series[seriesKey("surge_process_memory_limit_bytes", s.labels)]; lim != nil && lim.v > 0 {
+				out = append(out, Value{Name: ProcessMemoryPercent, Labels: s.labels, Unit: "%", V: 100 * s.v / lim.v})
+			}
 		case "surge_cgroup_cpu_usage_seconds_total":
 			v, ok := r.rate(key)
 			if !ok {

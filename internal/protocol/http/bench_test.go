@@ -83,6 +83,37 @@ func BenchmarkLeanDo(b *testing.B) {
 	}
 }
 
+// BenchmarkLeanDoTimed is a lean request as a VU times it: "caller" reads
+// the clock around Do for the latency, as a caller that ignores the
+// phases must; "phases" takes the latency from the response's phases
+// (Start and Phases.Total), reading no clock of its own.
+func BenchmarkLeanDoTimed(b *testing.B) {
+	r := benchRequest(b)
+	var sink time.Duration
+	b.Run("caller", func(b *testing.B) {
+		s := leanSession(r.URL, nginxResponse)
+		var res Response
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			from := time.Now()
+			s.Do(ctx, r, &res)
+			sink += time.Since(from)
+		}
+	})
+	b.Run("phases", func(b *testing.B) {
+		s := leanSession(r.URL, nginxResponse)
+		var res Response
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			s.Do(ctx, r, &res)
+			sink += res.Phases.Total()
+		}
+	})
+	_ = sink
+}
+
 // BenchmarkFrame is building the request's wire form.
 func BenchmarkFrame(b *testing.B) {
 	r := benchRequest(b)

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -49,6 +50,22 @@ type Response struct {
 	// session's jar refused, or that evicted others, by the jar's limits
 	// (MaxCookieSize, MaxCookiesPerDomain, MaxCookies).
 	CookiesDropped int
+	// Phases is where the request's time went, from PhaseBlocked to
+	// PhaseReceive (see metrics.Phase); they add up to the time Do took,
+	// whatever the outcome: a failed request's phase under way runs to
+	// the failure. PhaseQueued is the caller's to fill.
+	Phases metrics.Phases
+	// Proto is the protocol of the response, or, without one, the
+	// protocol the request was sent with when it was known.
+	Proto metrics.Proto
+	// Reused reports that the request went out on a connection that had
+	// carried one before (its connect and tls phases are 0).
+	Reused bool
+	// Start is when Do began, by the monotonic clock: Start plus
+	// Phases.Total() is when it ended. A caller that measures latency
+	// from an earlier moment (an open-model due time) gets the time in
+	// between as Start.Sub(due), without reading the clock again.
+	Start time.Time
 }
 
 // Options configure a Client. The zero value is usable.
@@ -66,7 +83,32 @@ type Options struct {
 	// default they go through the lean HTTP/1.1 client (h1.go), which costs
 	// a fraction of the CPU; https:// always uses net/http (TLS, HTTP/2).
 	ForceNetHTTP bool
+	// HTTP2 sends every request with HTTP/2 (through net/http): with prior
+	// knowledge to http:// targets (h2c), and over TLS offering only h2,
+	// so that a server that does not speak it fails the handshake (class
+	// tls). Without it, https:// requests use HTTP/2 when the server
+	// offers it, and http:// ones HTTP/1.1.
+	HTTP2 bool
+	// SessionsPerConn is, with HTTP2, how many sessions (VUs) share one
+	// connection to a host, their requests multiplexed on it as streams;
+	// 0 means DefaultSessionsPerConn. Sessions are grouped in the order
+	// NewSession made them. (MaxConnsPerHost does not apply with HTTP2: a
+	// group dials one connection to a host at a time.)
+	SessionsPerConn int
 }
+
+// DefaultSessionsPerConn is the HTTP/2 sessions per connection when
+// unset. A VU has one request under way at a time, so a group's
+// connection carries at most this many streams at once: 100 is the least
+// a server should allow (RFC 9113, 6.5.2, and the default of Apache, h2o
+// and many others), so a group's requests never wait for the server's
+// stream limit and a run of N VUs opens N/100 connections per host, as a
+// gRPC client's few channels would, rather than one per VU (which would
+// not multiplex at all) or one for the whole run (whose single TCP stream
+// and, on many servers, single worker would cap what the run can offer).
+// A server allowing fewer streams gets more connections (net/http opens
+// one when a connection's streams are all in use).
+const DefaultSessionsPerConn = 100
 
 // maxDials bounds the lean client's connection attempts under way at once.
 const maxDials = 1024
@@ -83,6 +125,14 @@ type Client struct {
 	lean      bool // plain http:// requests use the lean client
 	keepAlive bool
 
+	// HTTP/2 mode (Options.HTTP2): a transport per group of perConn
+	// sessions, made as sessions are; newH2 makes one.
+	http2    bool
+	perConn  int
+	newH2    func() *nethttp.Transport
+	sessions int                  // sessions made so far (mu)
+	h2       []*nethttp.Transport // the groups' transports (mu)
+
 	dials    chan struct{}                // a token per dial under way; buffered maxDials
 	mu       sync.Mutex                   // guards open and watchers
 	open     *h1Conn                      // the lean client's open connections, for Close
@@ -91,12 +141,41 @@ type Client struct {
 
 // NewClient returns a Client.
 func NewClient(o Options) *Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	c := &Client{
+		transport: newTransport(o, dialer),
+		dialer:    *dialer,
+		lean:      !o.ForceNetHTTP && !o.HTTP2 && o.MaxConnsPerHost == 0,
+		dials:     make(chan struct{}, maxDials),
+		keepAlive: !o.DisableKeepAlive,
+		http2:     o.HTTP2,
+		perConn:   o.SessionsPerConn,
+	}
+	if c.perConn <= 0 {
+		c.perConn = DefaultSessionsPerConn
+	}
+	if o.HTTP2 {
+		c.newH2 = func() *nethttp.Transport {
+			t := newTransport(o, dialer)
+			var p nethttp.Protocols
+			p.SetHTTP2(true)
+			p.SetUnencryptedHTTP2(true)
+			t.Protocols = &p
+			t.HTTP2 = &nethttp.HTTP2Config{}
+			t.MaxConnsPerHost = 1
+			return t
+		}
+	}
+	return c
+}
+
+// newTransport returns the net/http transport for o.
+func newTransport(o Options, dialer *net.Dialer) *nethttp.Transport {
 	idle := o.IdleConnsPerHost
 	if idle <= 0 {
 		idle = DefaultIdleConns
 	}
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	t := &nethttp.Transport{
+	return &nethttp.Transport{
 		Proxy:                  nil, // a load generator talks to the target itself
 		DialContext:            dialer.DialContext,
 		MaxIdleConns:           0,
@@ -111,18 +190,18 @@ func NewClient(o Options) *Client {
 		ForceAttemptHTTP2:      true,
 		TLSClientConfig:        &tls.Config{InsecureSkipVerify: o.Insecure}, //nolint:gosec // opt-in flag
 	}
-	return &Client{
-		transport: t, dialer: *dialer,
-		lean:      !o.ForceNetHTTP && o.MaxConnsPerHost == 0,
-		dials:     make(chan struct{}, maxDials),
-		keepAlive: !o.DisableKeepAlive,
-	}
 }
 
 // Close closes idle connections, and every connection of the lean client:
 // call it when no request is under way.
 func (c *Client) Close() {
 	c.transport.CloseIdleConnections()
+	c.mu.Lock()
+	h2 := c.h2
+	c.mu.Unlock()
+	for _, t := range h2 {
+		t.CloseIdleConnections()
+	}
 	c.closeH1()
 }
 
@@ -132,11 +211,27 @@ type Session struct {
 	c   *Client
 	jar Jar
 	h1  h1Session
+	std *nethttp.Transport // for the requests that go through net/http
+	// The trace of its net/http requests, and the context that carries
+	// it for the caller's context traceParent (trace.go).
+	trace                 *stdTrace
+	traceParent, traceCtx context.Context
 }
 
 // NewSession returns a session with an empty cookie jar.
 func (c *Client) NewSession() *Session {
-	return &Session{c: c}
+	s := &Session{c: c, std: c.transport}
+	if c.http2 {
+		c.mu.Lock()
+		g := c.sessions / c.perConn
+		if g == len(c.h2) {
+			c.h2 = append(c.h2, c.newH2())
+		}
+		s.std = c.h2[g]
+		c.sessions++
+		c.mu.Unlock()
+	}
+	return s
 }
 
 // Jar returns the session's cookie jar.
@@ -157,12 +252,22 @@ func (s *Session) Do(ctx context.Context, r *Request, res *Response) {
 		return
 	}
 	res.Header = nil // net/http gives a new one
-	s.doStd(ctx, r, res)
+	start := mono()
+	res.Start = deadline(start)
+	tctx, t := s.traced(ctx)
+	s.doStd(tctx, r, res)
+	t.end(start, mono(), res)
 }
 
 // doStd sends r with net/http. (It is apart from Do to keep Do's stack
 // frame small: a VU's goroutine waits for every response under it.)
 func (s *Session) doStd(ctx context.Context, r *Request, res *Response) {
+	switch {
+	case s.c.http2:
+		res.Proto = metrics.ProtoHTTP2 // what it was sent with, until the response says
+	case r.URL.Scheme == "http":
+		res.Proto = metrics.ProtoHTTP11
+	}
 	if r.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
@@ -205,7 +310,7 @@ func (s *Session) doStd(ctx context.Context, r *Request, res *Response) {
 	}
 	res.BytesSent = requestSize(req, len(r.Body))
 
-	resp, err := s.c.transport.RoundTrip(req)
+	resp, err := s.std.RoundTrip(req)
 	if err != nil {
 		res.Class, res.Err = Classify(ctx, err), err
 		switch res.Class {
@@ -215,6 +320,7 @@ func (s *Session) doStd(ctx context.Context, r *Request, res *Response) {
 		return
 	}
 	defer resp.Body.Close()
+	res.Proto = protoOf(resp)
 	res.Status = resp.StatusCode
 	res.Header = resp.Header
 	if lines := resp.Header["Set-Cookie"]; len(lines) > 0 {
@@ -230,6 +336,18 @@ func (s *Session) doStd(ctx context.Context, r *Request, res *Response) {
 		return
 	}
 	res.Class = metrics.StatusClass(resp.StatusCode)
+}
+
+func protoOf(resp *nethttp.Response) metrics.Proto {
+	switch {
+	case resp.ProtoMajor == 2:
+		return metrics.ProtoHTTP2
+	case resp.ProtoMajor == 1 && resp.ProtoMinor == 0:
+		return metrics.ProtoHTTP10
+	case resp.ProtoMajor == 1:
+		return metrics.ProtoHTTP11
+	}
+	return metrics.ProtoUnknown
 }
 
 // readBody reads r to the end, keeping its first keep bytes in buf.
@@ -299,12 +417,58 @@ func Classify(ctx context.Context, err error) metrics.Class {
 		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNABORTED):
 		return metrics.ConnReset
 	case errors.As(err, &certErr), errors.As(err, &recErr), errors.As(err, &alert),
-		errors.As(err, &unknown), errors.As(err, &hostErr), errors.As(err, &invalid):
+		errors.As(err, &unknown), errors.As(err, &hostErr), errors.As(err, &invalid),
+		remoteAlert(err):
 		return metrics.TLS
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return metrics.Timeout
 	}
+	if c, ok := classifyText(err.Error()); ok {
+		return c
+	}
 	return metrics.Other
+}
+
+// remoteAlert reports a TLS alert from the server ("remote error: tls:
+// no application protocol", "… bad certificate"): the handshake failed.
+func remoteAlert(err error) bool {
+	op, ok := find[*net.OpError](err)
+	return ok && op.Op == "remote error"
+}
+
+// classifyText classes net/http's errors whose types are unexported, by
+// their text. A connection the server closed before any response byte
+// ("server closed idle connection") is connection_reset, as the lean
+// client's EOF is. For HTTP/2, the server resetting the
+// stream (RST_STREAM, whatever its code), sending GOAWAY or dropping the
+// connection is connection_reset, as a reset or closed connection is on
+// HTTP/1.1; the server breaking the protocol (a connection error, or a
+// stream error the client raised) is other, as a malformed HTTP/1.1
+// response is; no response headers within the transport's own timeout is
+// timeout.
+func classifyText(msg string) (metrics.Class, bool) {
+	switch {
+	case strings.Contains(msg, "http: server closed idle connection"):
+		return metrics.ConnReset, true
+	case strings.Contains(msg, "stream error: "):
+		if strings.Contains(msg, "received from peer") {
+			return metrics.ConnReset, true
+		}
+		return metrics.Other, true
+	case strings.Contains(msg, "http2: server sent GOAWAY"),
+		strings.Contains(msg, "http2: Transport received Server's graceful shutdown GOAWAY"),
+		strings.Contains(msg, "http2: client connection lost"),
+		strings.Contains(msg, "http2: client conn is closed"),
+		strings.Contains(msg, "http2: client conn not usable"),
+		strings.Contains(msg, "http2: client conn could not be established"),
+		strings.Contains(msg, "http2: client connection force closed"):
+		return metrics.ConnReset, true
+	case strings.Contains(msg, "http2: timeout awaiting response headers"):
+		return metrics.Timeout, true
+	case strings.Contains(msg, "connection error: "):
+		return metrics.Other, true
+	}
+	return 0, false
 }
 
 // Message describes err without the addresses and ports that make every
@@ -329,9 +493,28 @@ func Message(err error) string {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
 		return "request timed out"
 	}
-	msg := err.Error()
+	msg := h2Message(err.Error())
 	if len(msg) > 200 {
 		msg = msg[:200]
+	}
+	return msg
+}
+
+// h2Message drops the stream numbers from an HTTP/2 error, which would
+// make every occurrence unique: "stream error: stream ID 7; CANCEL" is
+// "stream error: CANCEL", and a GOAWAY's LastStreamID goes.
+func h2Message(msg string) string {
+	if i := strings.Index(msg, "stream error: stream ID "); i >= 0 {
+		rest := msg[i+len("stream error: stream ID "):]
+		if j := strings.Index(rest, "; "); j >= 0 {
+			return msg[:i] + "stream error: " + rest[j+2:]
+		}
+	}
+	if i := strings.Index(msg, "LastStreamID="); i >= 0 {
+		rest := msg[i:]
+		if j := strings.Index(rest, ", "); j >= 0 {
+			return msg[:i] + rest[j+2:]
+		}
 	}
 	return msg
 }

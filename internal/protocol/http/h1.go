@@ -79,6 +79,8 @@ type h1Session struct {
 	// the session is on that context's watcher list (see watch).
 	watched      context.Context
 	prevW, nextW *Session
+	// at is the clock reading (mono) that ended the request's last phase.
+	at time.Duration
 }
 
 // useH1 reports whether r goes through the lean client. URLs with user
@@ -98,11 +100,20 @@ func isASCII(s string) bool {
 	return true
 }
 
+// doH1 sends r with the lean client. It reads the clock four times on a
+// reused connection: at the start (which also makes the deadline), when
+// the request is written, at the response's first bytes and at the end;
+// a new connection adds a reading after the dial (and one after waiting
+// for a dial slot, if it had to). Each reading closes a phase (mark).
 func (s *Session) doH1(ctx context.Context, r *Request, res *Response) {
 	h := &s.h1
+	start := mono()
+	h.at = start
+	res.Start = deadline(start)
+	res.Proto = metrics.ProtoHTTP11
 	var dl time.Time
 	if r.Timeout > 0 {
-		dl = time.Now().Add(r.Timeout)
+		dl = res.Start.Add(r.Timeout)
 	}
 	if d, ok := ctx.Deadline(); ok && (dl.IsZero() || d.Before(dl)) {
 		dl = d
@@ -111,23 +122,27 @@ func (s *Session) doH1(ctx context.Context, r *Request, res *Response) {
 		s.watch(ctx)
 	}
 	if err := ctx.Err(); err != nil {
+		s.mark(res, metrics.PhaseBlocked, mono())
 		res.Class, res.Err = Classify(ctx, err), err
 		return
 	}
 	wire, err := s.frame(r)
 	if err != nil {
+		s.mark(res, metrics.PhaseBlocked, mono())
 		res.Class, res.Err = metrics.Other, fmt.Errorf("building request: %w", err)
 		return
 	}
 	hdr := res.Header
 	for attempt := 0; ; attempt++ {
-		c, err := s.conn(ctx, r.URL, dl)
+		c, err := s.conn(ctx, r.URL, dl, res)
 		if err != nil {
 			res.Class, res.Err = Classify(ctx, err), err
 			return
 		}
+		res.Reused = c.reused
 		retry, err := s.exchange(c, r, wire, dl, res)
 		if err == nil {
+			s.endPhases(res, c, mono())
 			if !c.reusable() {
 				s.closeConn(c)
 			} else {
@@ -136,19 +151,42 @@ func (s *Session) doH1(ctx context.Context, r *Request, res *Response) {
 			res.Class = metrics.StatusClass(res.Status)
 			return
 		}
+		now := mono()
 		s.closeConn(c)
 		if retry && attempt == 0 && ctx.Err() == nil {
 			// The server closed an idle keep-alive connection before it saw
 			// the request: retry once on a new connection, as net/http does.
-			*res = Response{Body: res.Body[:0], Header: hdr}
+			// The failed attempt was time spent without a usable connection.
+			*res = Response{Body: res.Body[:0], Header: hdr, Proto: metrics.ProtoHTTP11, Start: res.Start}
+			res.Phases[metrics.PhaseBlocked] = now - start
+			h.at = now
 			continue
 		}
+		s.endPhases(res, c, now)
 		if cerr := ctx.Err(); cerr != nil {
 			err = cerr // aborted: report why, as net/http does
 		}
 		res.Class, res.Err = Classify(ctx, err), err
 		return
 	}
+}
+
+// endPhases closes the send, wait and receive phases of an exchange on c
+// that ended at the reading end: the readings c took when the request was
+// written and when the response's first bytes came, where it got that far;
+// the phase under way when it failed runs to end.
+func (s *Session) endPhases(res *Response, c *h1Conn, end time.Duration) {
+	if c.wrote == 0 {
+		s.mark(res, metrics.PhaseSend, end)
+		return
+	}
+	s.mark(res, metrics.PhaseSend, c.wrote)
+	if c.first == 0 {
+		s.mark(res, metrics.PhaseWait, end)
+		return
+	}
+	s.mark(res, metrics.PhaseWait, c.first)
+	s.mark(res, metrics.PhaseReceive, end)
 }
 
 func isDeadline(err error) bool {
@@ -239,8 +277,9 @@ func (c *Client) abort(w *watcher) {
 	}
 }
 
-// conn returns the session's connection to u's host, dialling one if needed.
-func (s *Session) conn(ctx context.Context, u *url.URL, dl time.Time) (*h1Conn, error) {
+// conn returns the session's connection to u's host, dialling one if
+// needed; a dial closes res's blocked and connect phases.
+func (s *Session) conn(ctx context.Context, u *url.URL, dl time.Time, res *Response) (*h1Conn, error) {
 	h := &s.h1
 	for i := len(h.conns) - 1; i >= 0; i-- {
 		if c := h.conns[i]; c.host == u.Host {
@@ -255,7 +294,8 @@ func (s *Session) conn(ctx context.Context, u *url.URL, dl time.Time) (*h1Conn, 
 	if u.Port() == "" {
 		addr = net.JoinHostPort(u.Hostname(), "80")
 	}
-	nc, err := s.c.dial(ctx, addr, dl)
+	nc, err := s.dial(ctx, addr, dl, res)
+	s.mark(res, metrics.PhaseConnect, mono())
 	if err != nil {
 		if isDeadline(err) {
 			return nil, context.DeadlineExceeded
@@ -286,11 +326,15 @@ func (s *Session) conn(ctx context.Context, u *url.URL, dl time.Time) (*h1Conn, 
 // listen backlog. (Dialer.DialTCP is shallow but binds the socket before
 // connecting, which runs out of ports when many connections are in
 // TIME_WAIT.)
-func (c *Client) dial(ctx context.Context, addr string, dl time.Time) (net.Conn, error) {
+// Time spent waiting for a slot is the blocked phase.
+func (s *Session) dial(ctx context.Context, addr string, dl time.Time, res *Response) (net.Conn, error) {
+	c := s.c
 	select {
 	case c.dials <- struct{}{}:
 	default:
-		if err := c.waitDial(ctx, dl); err != nil {
+		err := c.waitDial(ctx, dl)
+		s.mark(res, metrics.PhaseBlocked, mono())
+		if err != nil {
 			return nil, err
 		}
 	}

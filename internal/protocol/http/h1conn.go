@@ -38,6 +38,10 @@ type h1Conn struct {
 	closing  bool      // the exchange under way is the connection's last
 	got      int64     // bytes of the current response read so far
 	deadline time.Time // the socket's deadline as last set
+	// Clock readings (mono) of the exchange under way: when the request
+	// was written, and when the response's first bytes were read; 0 until
+	// then.
+	wrote, first time.Duration
 
 	// rawRead's state.
 	pend  []byte // the request, while it is being written
@@ -90,9 +94,15 @@ func (c *h1Conn) setDeadline(dl time.Time, timeout time.Duration) error {
 
 // send writes the request. On a socket it also waits for the response's
 // first bytes and reads them (see above); a read error is kept for fill.
+// It takes the readings c.wrote and, if the response came, c.first.
 func (c *h1Conn) send(wire []byte) (int, error) {
+	c.wrote, c.first = 0, 0
 	if c.rc == nil {
-		return c.nc.Write(wire)
+		n, err := c.nc.Write(wire)
+		if err == nil {
+			c.wrote = mono()
+		}
+		return n, err
 	}
 	c.pend, c.pendN, c.werr, c.rerr = wire, 0, nil, nil
 	err := c.rc.Read(c.read)
@@ -110,7 +120,12 @@ func (c *h1Conn) send(wire []byte) (int, error) {
 		// The socket buffer filled up (a large body): write the rest the
 		// usual, blocking way.
 		m, err := c.nc.Write(wire[n:])
+		if err == nil {
+			c.wrote = mono()
+		}
 		return n + m, err
+	case c.w > 0:
+		c.first = mono() // the response's first bytes, read by rawRead
 	}
 	return n, nil
 }
@@ -134,7 +149,14 @@ func (c *h1Conn) rawRead(fd uintptr) bool {
 			return true
 		case c.pendN == len(c.pend):
 			c.pend = nil
-			return false // the response cannot be here yet: wait for it
+			c.wrote = mono()
+			if c.reused {
+				return false // the response cannot be here yet: wait for it
+			}
+			// A new connection may hold bytes the server sent before the
+			// request (a server that speaks first, such as SSH's banner):
+			// the raw read cleared the socket's readiness when it began,
+			// so waiting would miss them until the deadline. Read once.
 		}
 	}
 	if c.buf == nil {
@@ -193,6 +215,9 @@ func (c *h1Conn) fill(limit int, tooLong error) error {
 			c.rerr = nil
 			return err
 		}
+		if c.first == 0 {
+			c.first = mono()
+		}
 		return nil
 	}
 	if c.buf == nil {
@@ -202,6 +227,9 @@ func (c *h1Conn) fill(limit int, tooLong error) error {
 		n, err := c.nc.Read(c.buf[c.w:])
 		c.w += n
 		if n > 0 {
+			if c.first == 0 {
+				c.first = mono()
+			}
 			return nil
 		}
 		if err != nil {

@@ -9,6 +9,8 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+
+	"github.com/surgeload/surge/internal/metrics"
 )
 
 // Reading an HTTP/1.1 response for the lean client (h1.go). The rules are
@@ -44,6 +46,9 @@ func (s *Session) readResponse(c *h1Conn, r *Request, res *Response) error {
 			return err
 		}
 		res.Status = status
+		if minor == 0 {
+			res.Proto = metrics.ProtoHTTP10
+		}
 		if minor == 0 && !f.keepAlive || f.close || status == nethttp.StatusSwitchingProtocols {
 			c.closing = true
 		}

@@ -52,6 +52,9 @@ export const listRuns = () => api("GET", "/api/v1/runs");
 export const listAgents = () => api("GET", "/api/v1/agents");
 export const getRun = (id) => api("GET", `/api/v1/runs/${encodeURIComponent(id)}`);
 export const startRun = (req) => api("POST", "/api/v1/runs", req);
+// A capacity search is a run of kind "capacity" (docs/api.md, "Capacity
+// searches"): its summary is surge.capacity/v1.
+export const startCapacity = (req) => api("POST", "/api/v1/capacity", req);
 export const adjustRun = (id, change) => api("PATCH", `/api/v1/runs/${encodeURIComponent(id)}`, change);
 export const stopRun = (id) => api("POST", `/api/v1/runs/${encodeURIComponent(id)}/stop`);
 export const timeline = (id) => api("GET", `/api/v1/runs/${encodeURIComponent(id)}/timeline`);
@@ -60,5 +63,8 @@ export const compare = (a, b) => api("GET", `/api/v1/compare?a=${encodeURICompon
 export const scenarios = () => api("GET", "/api/v1/scenarios");
 export const scenarioText = (name) => api("GET", `/api/v1/scenarios/${encodeURIComponent(name)}`);
 export const reportURL = (id, format) => `/api/v1/runs/${encodeURIComponent(id)}/report?format=${format}`;
+// A capacity search's report is its result; of=load asks for the report
+// of the load test it ran.
+export const loadReportURL = (id, format) => `${reportURL(id, format)}&of=load`;
 export const runEventsURL = (id) => `/api/v1/runs/${encodeURIComponent(id)}/events`;
 export const eventsURL = "/api/v1/events";

@@ -1,10 +1,12 @@
 // Surge dashboard: a small single-page app on the documented HTTP API
-// (docs/api.md). Pages: #/login, #/new, #/runs/ID, #/history,
+// (docs/api.md). Pages: #/login, #/new, #/capacity (a new capacity
+// search), #/runs/ID (a load test or a capacity search), #/history,
 // #/compare?a=ID&b=ID. Every string is in i18n.js.
 
 import * as api from "./api.js";
 import { errorBox, h, rich } from "./dom.js";
 import { getLang, languages, setLang, t } from "./i18n.js";
+import { pageCapacityNew } from "./pages/capacity.js";
 import { pageCompare } from "./pages/compare.js";
 import { pageHistory } from "./pages/history.js";
 import { pageNew } from "./pages/new.js";
@@ -50,7 +52,7 @@ function renderHeader() {
   const loggedIn = page !== "login";
   document.getElementById("header").replaceChildren(
     h("a", { href: "#/history", class: "brand" }, h("span", { class: "logo" }, "⚡"), "Surge", h("small", {}, t("app.tagline"))),
-    loggedIn ? h("nav", {}, link("#/new", "nav.new", "new"), link("#/history", "nav.history", "history"), link("#/compare", "nav.compare", "compare")) : h("nav"),
+    loggedIn ? h("nav", {}, link("#/new", "nav.new", "new"), link("#/capacity", "nav.capacity", "capacity"), link("#/history", "nav.history", "history"), link("#/compare", "nav.compare", "compare")) : h("nav"),
     h(
       "div",
       { class: "right" },
@@ -93,6 +95,8 @@ async function route() {
         return pageLogin(page);
       case "new":
         return await pageNew(page);
+      case "capacity":
+        return await pageCapacityNew(page);
       case "runs":
         return await pageRun(page, decodeURIComponent(parts[1] || ""));
       case "compare":

@@ -3,7 +3,7 @@
 // A null value is a gap: an interval in which no request completed has no
 // latency, and the line breaks there instead of diving to zero.
 
-import { fmtMs } from "./dom.js";
+import { fmtInt, fmtMs, h } from "./dom.js";
 import { t } from "./i18n.js";
 
 export const colors = {
@@ -32,6 +32,10 @@ function width(el) {
 //   opts.unit: "ms" formats the y axis and the legend as latencies; "%",
 //     "B", "B/s" and "/s" as a monitor series in that unit.
 //   opts.sync: a cursor sync key shared by the charts that line up.
+//   opts.x: "rate" for a curve over the offered rate (a capacity search's
+//     steps: the x axis in /s, each step a point) instead of elapsed time.
+//   opts.marks: vertical lines at x values, [{x, label, color, kind}] (setMarks
+//     changes them): a capacity search's knee and max rate.
 export class Chart {
   constructor(el, series, opts = {}) {
     this.el = el;
@@ -44,6 +48,9 @@ export class Chart {
     // the load charts and the monitor charts under them.
     const cursor = { drag: { x: false, y: false } };
     if (opts.sync) cursor.sync = { key: opts.sync };
+    const rate = opts.x === "rate";
+    const xFmt = rate ? (v) => formatAxis(v) + "/s" : (v) => v + "s";
+    this.marks = opts.marks || [];
     const yRange = opts.unit === "%" ? (self, min, max) => [0, max > 100 ? max * 1.05 : 100] : (self, min, max) => [0, max > 0 ? max * 1.1 : 1];
     this.plot = new u(
       {
@@ -51,7 +58,7 @@ export class Chart {
         height,
         scales: { x: { time: false }, y: { range: yRange } },
         axes: [
-          { stroke: "#64748b", grid: { stroke: "#e2e8f0" }, values: (self, ticks) => ticks.map((v) => v + "s") },
+          { stroke: "#64748b", grid: { stroke: "#e2e8f0" }, values: (self, ticks) => ticks.map(xFmt) },
           {
             stroke: "#64748b",
             grid: { stroke: "#e2e8f0" },
@@ -61,15 +68,16 @@ export class Chart {
         ],
         legend: { show: true, live: false },
         cursor,
+        hooks: { draw: [(u) => this.drawMarks(u)] },
         series: [
-          { label: opts.xLabel || "s", value: (self, v) => (v == null ? "–" : v.toFixed(0) + "s") },
+          { label: opts.xLabel || (rate ? "/s" : "s"), value: (self, v) => (v == null ? "–" : rate ? formatAxis(v) + "/s" : v.toFixed(0) + "s") },
           ...series.map((s) => ({
             label: s.label,
             stroke: s.color,
             width: 2,
             dash: s.dash,
-            spanGaps: false,
-            points: { show: false },
+            spanGaps: rate, // a curve joined with another has no point at every rate
+            points: { show: rate, size: 6 },
             value: (self, v) => (v == null ? "–" : yFmt(v)),
           })),
         ],
@@ -90,6 +98,43 @@ export class Chart {
     this.observer = new ResizeObserver(() => this.onResize());
     this.observer.observe(el);
     window.addEventListener("resize", this.onResize);
+  }
+
+  // drawMarks draws the vertical marks over the plot, each labelled at
+  // its top.
+  drawMarks(u) {
+    if (!this.marks.length) return;
+    const ctx = u.ctx;
+    const { top, height: h } = u.bbox;
+    ctx.save();
+    ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
+    ctx.textBaseline = "top";
+    for (const m of this.marks) {
+      if (m.x == null || !(m.x > 0)) continue;
+      const x = Math.round(u.valToPos(m.x, "x", true));
+      if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+      ctx.strokeStyle = m.color;
+      ctx.fillStyle = m.color;
+      ctx.lineWidth = devicePixelRatio;
+      ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+      ctx.beginPath();
+      ctx.moveTo(x, top);
+      ctx.lineTo(x, top + h);
+      ctx.stroke();
+      const w = ctx.measureText(m.label).width;
+      // The label sits right of its line, or left when it would leave the plot.
+      const lx = x + 4 + w > u.bbox.left + u.bbox.width ? x - 4 - w : x + 4;
+      ctx.fillText(m.label, lx, top + 2 + (m.row || 0) * 14 * devicePixelRatio);
+    }
+    ctx.restore();
+  }
+
+  // setMarks replaces the vertical marks.
+  setMarks(marks) {
+    this.marks = marks || [];
+    // For tests and curious users: "knee:120,max:200".
+    this.el.dataset.marks = this.marks.filter((m) => m.x > 0).map((m) => `${m.kind || m.label}:${m.x}`).join(",");
+    this.plot.redraw(false);
   }
 
   // set replaces the data: xs and one array per series.
@@ -300,3 +345,92 @@ export function monitorSeriesLabel(key) {
   return [who, words, ...rest].filter(Boolean).join(" ");
 }
 
+
+// ---- timing phases ----
+// An HTTP endpoint's summary row has phases_ms: {phase: {p50, p95, p99,
+// max}} (docs/summary.md) and protocols: {"HTTP/1.1": n, …}; a WebSocket
+// or gRPC endpoint (method WS, WS-OPEN, GRPC), and every endpoint of a run
+// recorded before Surge measured phases, has neither.
+
+// phaseNames are the phases in the order of the terminal and HTML
+// reports' columns: blocked … receive as a request goes through them, then
+// queued (open model only: due, no VU yet), which came before them all.
+export const phaseNames = ["blocked", "connect", "tls", "send", "wait", "receive", "queued"];
+
+// phaseStats are the figures each phase has, the run page's choice.
+export const phaseStats = ["p50", "p95", "p99", "max"];
+
+export const phaseColors = {
+  queued: "#a8a29e",
+  blocked: "#f472b6",
+  connect: "#0891b2",
+  tls: "#9333ea",
+  send: "#2563eb",
+  wait: "#d97706",
+  receive: "#16a34a",
+};
+
+// hasPhases says whether an endpoint row has timing phases.
+export function hasPhases(e) {
+  return !!e && !!e.phases_ms && typeof e.phases_ms === "object" && Object.keys(e.phases_ms).length > 0;
+}
+
+// phaseValue is one phase's figure (ms) of an endpoint row, or null when
+// it has none.
+export function phaseValue(e, phase, stat) {
+  const v = hasPhases(e) ? e.phases_ms[phase]?.[stat] : null;
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+// phaseTitle is a phase's four figures in one line, for a hover title:
+// "wait: p50 30.1 ms · p95 31.0 ms · p99 33.2 ms · max 40.9 ms".
+export function phaseTitle(e, phase) {
+  const d = e.phases_ms[phase];
+  return `${t(`phase.${phase}`)}: ` + phaseStats.map((k) => `${k} ${fmtMs(d?.[k])}`).join(" · ");
+}
+
+// phaseBar is an endpoint's phases at stat as one horizontal stacked bar:
+// each segment its phase's share of their sum, its figure in the title.
+export function phaseBar(e, stat) {
+  const parts = phaseNames.map((p) => [p, phaseValue(e, p, stat)]).filter(([, v]) => v != null);
+  const sum = parts.reduce((n, [, v]) => n + Math.max(0, v), 0);
+  const words = parts.map(([p, v]) => `${t(`phase.${p}`)} ${fmtMs(v)}`).join(", ");
+  const bar = h("div", { class: "phase-bar", role: "img", "aria-label": t("run.phases.bar", { name: e.name, stat, parts: words }), "data-sum": String(sum) });
+  for (const [p, v] of parts) {
+    if (!(v > 0) || !(sum > 0)) continue;
+    bar.append(
+      h("span", {
+        class: "phase-seg",
+        "data-phase": p,
+        "data-ms": String(v),
+        style: `width: ${((100 * v) / sum).toFixed(3)}%; background: ${phaseColors[p]}`,
+        title: `${t(`phase.${p}`)} ${stat} ${fmtMs(v)} (${Math.round((100 * v) / sum)}%)\n${phaseTitle(e, p)}`,
+      }),
+    );
+  }
+  return bar;
+}
+
+// protocolText words the protocol(s) an endpoint's requests went with:
+// "HTTP/1.1", or "HTTP/2.0 980 · unknown 20" for a mix; WebSocket and gRPC
+// endpoints by their method; "–" when the run did not record it.
+export function protocolText(e) {
+  const ps = Object.entries((e && e.protocols) || {})
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  if (!ps.length) {
+    if (e && e.method === "GRPC") return t("proto.grpc");
+    if (e && (e.method === "WS" || e.method === "WS-OPEN")) return t("proto.ws");
+    return "–";
+  }
+  const name = (k) => (k === "unknown" ? t("proto.unknown") : k);
+  if (ps.length === 1) return name(ps[0][0]);
+  return ps.map(([k, n]) => `${name(k)} ${fmtInt(n)}`).join(" · ");
+}
+
+// methodKind is "ws" or "grpc" for an endpoint that is not HTTP, else "".
+export function methodKind(method) {
+  if (method === "WS" || method === "WS-OPEN") return "ws";
+  if (method === "GRPC") return "grpc";
+  return "";
+}

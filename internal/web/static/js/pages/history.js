@@ -38,11 +38,18 @@ export async function pageHistory(page) {
       runs.map((r) =>
         h(
           "tr",
-          { "data-id": r.id },
+          { "data-id": r.id, "data-kind": r.kind || "load" },
           h("td", {}, h("input", { type: "checkbox", "aria-label": t("history.select"), "data-id": r.id, onchange: (e) => onPick(r.id, e.target) })),
-          h("td", {}, h("a", { href: `#/runs/${encodeURIComponent(r.id)}` }, r.name), h("div", { class: "muted small mono" }, r.id)),
+          h(
+            "td",
+            {},
+            h("a", { href: `#/runs/${encodeURIComponent(r.id)}` }, r.name),
+            // A capacity search is marked as one: its figures are a search's.
+            r.kind === "capacity" ? h("span", { class: "badge kind-capacity", "data-kind": "capacity" }, t("cap.kind")) : null,
+            h("div", { class: "muted small mono" }, r.id),
+          ),
           h("td", {}, badge(r.status)),
-          h("td", { class: "load", "data-col": "load" }, r.load || t(`model.${r.model}`)),
+          h("td", { class: "load", "data-col": "load" }, r.kind === "capacity" ? "…" : r.load || t(`model.${r.model}`)),
           h("td", { "data-col": "passed" }, passedBadge(r.passed)),
           h("td", {}, t(`source.${r.source}`)),
           h("td", {}, fmtTime(r.started)),
@@ -60,6 +67,7 @@ export async function pageHistory(page) {
     runs.length ? h("div", { class: "card scroll" }, table) : h("p", { class: "card muted", id: "history-empty" }, rich(t("history.empty"))),
     ...(agents.length ? agentsCard(agents) : []),
   );
+  fillSearches(table, runs);
   // Refresh when a run starts or ends anywhere.
   const es = new EventSource(api.eventsURL);
   let timer;
@@ -70,6 +78,45 @@ export async function pageHistory(page) {
   es.addEventListener("run", refresh);
   es.addEventListener("deleted", refresh);
   page.onLeave(() => { es.close(); clearTimeout(timer); });
+}
+
+// maxSearchRows bounds how many capacity searches the history asks for
+// their result when the list has no headline for them (an older server).
+const maxSearchRows = 20;
+
+// fillSearches writes in the load cell of each capacity search what it
+// found — "max 180/s · concurrency · 9 steps" — from the list's headline
+// (capacity), else from its summary: the load a search offers is its own
+// choice, not a setting.
+function fillSearches(table, runs) {
+  const words = (r, c) => {
+    const running = r.status === "running";
+    const found = c.start_missed ? t("cap.history.none") : t(running ? "cap.history.sofar" : "cap.history.max", { r: fmt(c.max_rate) });
+    const kind = typeof c.bottleneck === "string" ? c.bottleneck : c.bottleneck?.kind;
+    const nSteps = typeof c.steps === "number" ? c.steps : (c.steps || []).length;
+    const parts = [];
+    if (c.lower_bound && !running && !c.start_missed) parts.push(t("cap.history.lowerBound"));
+    if (kind && !running) parts.push(t(`cap.kind.${kind}`) === `cap.kind.${kind}` ? kind : t(`cap.kind.${kind}`));
+    parts.push(t("cap.history.steps", { n: fmtInt(nSteps) }));
+    return [h("span", { "data-max": c.max_rate }, found), h("div", { class: "muted small" }, parts.join(" · "))];
+  };
+  let asked = 0;
+  for (const r of runs) {
+    if (r.kind !== "capacity") continue;
+    const cell = table.querySelector(`tr[data-id="${CSS.escape(r.id)}"] td[data-col="load"]`);
+    if (r.capacity) {
+      cell.replaceChildren(...words(r, r.capacity));
+      continue;
+    }
+    if (asked++ >= maxSearchRows) {
+      cell.textContent = "–";
+      continue;
+    }
+    api.summary(r.id).then(
+      (c) => cell.replaceChildren(...words(r, c)),
+      () => (cell.textContent = "–"),
+    );
+  }
 }
 
 // passedBadge says whether a run's thresholds held: pass, fail, or "–" for

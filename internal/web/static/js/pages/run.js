@@ -1,13 +1,38 @@
 // One run: live (Server-Sent Events) while it runs, from the store after.
+// A capacity search has a page of its own (capacity.js).
 
 import * as api from "../api.js";
-import { Chart, colors, columns, fmtBytes, groupSignature, monitorColumn, monitorGroups, monitorKeyOf, monitorPalette, monitorSeriesLabel, row } from "../charts.js";
+import {
+  Chart,
+  colors,
+  columns,
+  fmtBytes,
+  groupSignature,
+  hasPhases,
+  methodKind,
+  monitorColumn,
+  monitorGroups,
+  monitorKeyOf,
+  monitorPalette,
+  monitorSeriesLabel,
+  phaseBar,
+  phaseColors,
+  phaseNames,
+  phaseStats,
+  phaseTitle,
+  phaseValue,
+  protocolText,
+  row,
+} from "../charts.js";
 import { badge, errorBox, fmt, fmtDuration, fmtInt, fmtMs, fmtTime, h, rich, runSeconds } from "../dom.js";
 import { t } from "../i18n.js";
 import { loadOf, loadRows, loadText, wordsOf, yaml } from "../plan.js";
+import { CapacityView } from "./capacity.js";
 
 export async function pageRun(page, id) {
-  const view = new RunView(page, id);
+  // A run the server cannot find shows its error from the stream (RunView).
+  const run = await api.getRun(id).catch(() => null);
+  const view = run && run.kind === "capacity" ? new CapacityView(page, id) : new RunView(page, id);
   page.onLeave(() => view.close());
   await view.open();
 }
@@ -45,11 +70,13 @@ class RunView {
       }
     };
     this.tick = setInterval(() => this.updateElapsed(), 1000);
+    this.agentTick = setInterval(() => this.pollAgents(), 2000);
   }
 
   close() {
     this.es?.close();
     clearInterval(this.tick);
+    clearInterval(this.agentTick);
     this.charts.forEach((c) => c.destroy());
     this.monCharts.forEach((c) => c.destroy());
   }
@@ -63,7 +90,10 @@ class RunView {
       why: h("div", { id: "run-why" }),
       limited: h("div", { id: "run-limited" }),
       tiles: h("div", { class: "tiles", id: "run-tiles" }),
+      agents: h("section", { class: "card", id: "run-agents", hidden: true }),
       endpoints: h("div", { id: "run-endpoints" }),
+      phases: h("div", { id: "run-phases", hidden: true }),
+      flows: h("section", { class: "card", id: "run-flows", hidden: true }),
       errors: h("div", { id: "run-errors" }),
       thresholds: h("div", { id: "run-thresholds" }),
       warnings: h("div", { id: "run-warnings" }),
@@ -85,8 +115,10 @@ class RunView {
       e.limited,
       e.tiles,
       h("div", { class: "charts" }, rpsBox, latBox, vusBox),
+      e.agents,
       e.monitors,
-      h("section", { class: "card" }, h("h2", {}, t("run.endpoints")), e.endpoints),
+      h("section", { class: "card" }, h("h2", {}, t("run.endpoints")), e.endpoints, e.phases),
+      e.flows,
       h("div", { class: "two" }, h("section", { class: "card" }, h("h2", {}, t("run.errors")), e.errors), h("section", { class: "card" }, h("h2", {}, t("run.thresholds")), e.thresholds, e.warnings)),
       h("div", { class: "two" }, h("section", { class: "card" }, h("h2", {}, t("run.events")), e.events), h("section", { class: "card" }, h("h2", {}, t("run.reports")), e.reports)),
       h("section", { class: "card", id: "run-plan" }, h("h2", {}, t("run.plan")), e.load, h("details", {}, h("summary", {}, t("run.plan.full")), e.plan)),
@@ -127,6 +159,10 @@ class RunView {
     this.renderSummary();
     this.renderEvents();
     this.renderPlan();
+    if (this.run.status === "running" && !this.polled) {
+      this.polled = true;
+      this.pollAgents();
+    }
   }
 
   // renderPlan shows the offered load flag by flag, and the whole plan as
@@ -373,7 +409,10 @@ class RunView {
       ...(open || dropped > 0 ? [droppedTile] : []),
     );
     this.renderLimited(s);
+    this.renderAgents(s);
     this.renderEndpoints(s);
+    this.renderPhases(s);
+    this.renderFlows(s);
     this.renderErrors(s);
     this.renderThresholds(s);
   }
@@ -399,6 +438,99 @@ class RunView {
     );
   }
 
+  // renderAgents lists the agents of a run on agents. While it runs, each
+  // agent's state and CPU come from the server's agent list (pollAgents);
+  // what each one did — requests, errors, its share of the requests, lost
+  // or limited — comes from the summary's agents[], computed from each
+  // agent's own parts of the intervals: in the summaries so far, when the
+  // server's live summaries carry them, updated with every interval, and
+  // in the final summary. Without them, while it runs, the rows are the
+  // agent list's (slice and state). A local run has neither, and no card.
+  renderAgents(s) {
+    const box = this.el.agents;
+    const done = s.agents || [];
+    const live = this.liveAgents || [];
+    if (!done.length && !live.length) {
+      box.hidden = true;
+      box.replaceChildren();
+      return;
+    }
+    box.hidden = false;
+    const running = this.run.status === "running";
+    const total = done.reduce((n, a) => n + (a.requests || 0), 0);
+    const byName = new Map(live.map((a) => [a.name, a]));
+    // The summary's rows are in the order the run was given the agents:
+    // agent k of N is row k.
+    const rows = done.length
+      ? done.map((a, i) => ({ ...a, slice: `${i + 1}/${done.length}`, now: byName.get(a.name) }))
+      : live.map((a) => ({ name: a.name, slice: a.share, now: a }));
+    const state = (a) => {
+      if (a.lost || a.now?.state === "lost") {
+        return h("span", { class: "badge bad", "data-state": "lost" }, t("run.agents.lost"));
+      }
+      if (running) return h("span", { class: "badge status-running", "data-state": "running" }, t("run.agents.running"));
+      return h("span", { class: "badge ok", "data-state": "ok" }, t("run.agents.ok"));
+    };
+    const cpu = (a) => (running && a.now ? fmt(a.now.cpu, 2) : a.cpu_max_cores != null ? fmt(a.cpu_max_cores, 2) : "–");
+    const has = (a) => a.requests != null;
+    const cols = ["col.name", "col.status", "col.share", "col.requests", "col.failures", "col.requestShare", running ? "col.cpu" : "col.cpuMax", "col.dropped", "col.startLag"];
+    box.replaceChildren(
+      h("h2", {}, t("run.agents")),
+      h("p", { class: "muted small", id: "agents-help" }, t(done.length ? (running ? "run.agents.helpLive" : "run.agents.help") : "run.agents.live")),
+      h(
+        "div",
+        { class: "scroll" },
+        h(
+          "table",
+          { id: "agents-run-table" },
+          h("thead", {}, h("tr", {}, cols.map((k, i) => h("th", { class: i > 2 ? "num" : null }, t(k))))),
+          h(
+            "tbody",
+            {},
+            rows.map((a) =>
+              h(
+                "tr",
+                { "data-agent": a.name, "data-lost": String(!!(a.lost || a.now?.state === "lost")), "data-limited": String(!!a.limited) },
+                h("td", { class: "mono" }, a.name),
+                h(
+                  "td",
+                  {},
+                  state(a),
+                  a.limited ? h("span", { class: "badge warn", title: (a.reasons || []).join("; ") || t("run.limited.help") }, t("run.limited.short")) : null,
+                  a.lost && a.lost_at ? h("div", { class: "muted small" }, t("run.agents.lostAt", { t: fmtTime(a.lost_at) })) : null,
+                  a.limited && a.reasons && a.reasons.length ? h("div", { class: "muted small" }, a.reasons.join("; ")) : null,
+                ),
+                h("td", { class: "mono", "data-col": "slice" }, a.slice || "–"),
+                h("td", { class: "num", "data-col": "requests" }, has(a) ? fmtInt(a.requests) : "–"),
+                h("td", { class: `num ${a.errors ? "bad" : ""}`, "data-col": "errors" }, has(a) ? fmtInt(a.errors) : "–"),
+                h("td", { class: "num", "data-col": "share" }, has(a) && total ? `${fmt((100 * a.requests) / total, 1)}%` : "–"),
+                h("td", { class: "num", "data-col": "cpu" }, cpu(a)),
+                h("td", { class: "num" }, has(a) ? fmtInt(a.dropped_iterations || 0) : "–"),
+                h("td", { class: "num" }, has(a) ? fmtMs(a.start_lag_p99_ms) : "–"),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  // pollAgents keeps liveAgents, the server's agents that work for this
+  // run, while it runs; an older server without agents has none.
+  async pollAgents() {
+    if (!this.run || this.run.status !== "running") {
+      this.liveAgents = [];
+      return;
+    }
+    try {
+      const { agents } = await api.listAgents();
+      this.liveAgents = (agents || []).filter((a) => a.run === this.id);
+    } catch {
+      this.liveAgents = [];
+    }
+    if (this.summary) this.renderAgents(this.summary);
+  }
+
   renderEndpoints(s) {
     if (!s.endpoints.length) {
       this.el.endpoints.replaceChildren(h("p", { class: "muted" }, t("run.noData")));
@@ -421,7 +553,7 @@ class RunView {
               "tr",
               {},
               h("td", {}, e.name),
-              h("td", {}, e.method),
+              h("td", {}, methodLabel(e.method)),
               h("td", { class: "num" }, fmtInt(e.requests)),
               h("td", { class: `num ${e.errors ? "bad" : ""}` }, fmtInt(e.errors)),
               h("td", { class: "num" }, fmt(e.rps)),
@@ -435,6 +567,216 @@ class RunView {
         ),
       ),
     );
+  }
+
+  // renderPhases shows, under the endpoints, where each one's time went:
+  // per endpoint its protocol(s) and a bar of its timing phases at the
+  // chosen percentile (p95 unless the user picks another), each phase's
+  // share of their sum, then a table of the figures with all four of each
+  // phase in its cell's title. A WebSocket or gRPC endpoint keeps its row,
+  // with its method and no bar; a run none of whose endpoints has phases
+  // (an older run, or one of WebSocket and gRPC steps only) has no part.
+  // The picker is made once, so a live update keeps the user's choice.
+  renderPhases(s) {
+    const box = this.el.phases;
+    const eps = s.endpoints || [];
+    const timed = eps.filter(hasPhases);
+    if (!timed.length) {
+      box.hidden = true;
+      box.replaceChildren();
+      this.el.phaseBody = null;
+      return;
+    }
+    box.hidden = false;
+    if (!this.el.phaseBody) {
+      this.phaseStat ||= "p95";
+      const picker = h(
+        "div",
+        { class: "segmented", id: "phase-stat", role: "radiogroup", "aria-label": t("run.phases.stat") },
+        phaseStats.map((k) =>
+          h(
+            "label",
+            {},
+            h("input", {
+              type: "radio",
+              name: "phase-stat",
+              value: k,
+              id: `phase-stat-${k}`,
+              checked: k === this.phaseStat,
+              onchange: () => {
+                this.phaseStat = k;
+                if (this.summary) this.renderPhases(this.summary);
+              },
+            }),
+            k,
+          ),
+        ),
+      );
+      this.el.phaseLegend = h("ul", { class: "phase-legend", id: "phase-legend" });
+      this.el.phaseBody = h("div", {});
+      box.replaceChildren(
+        h("h3", {}, t("run.phases")),
+        h("p", { class: "muted small" }, rich(t("run.phases.help"))),
+        h("div", { class: "phase-tools" }, h("span", { class: "small muted" }, t("run.phases.stat")), picker, this.el.phaseLegend),
+        this.el.phaseBody,
+      );
+    }
+    const stat = this.phaseStat;
+    const cols = phaseNames.filter((p) => timed.some((e) => e.phases_ms[p]));
+    this.el.phaseLegend.replaceChildren(
+      ...cols.map((p) => h("li", { "data-phase": p, title: t(`phase.${p}.help`) }, h("span", { class: "swatch", style: `background: ${phaseColors[p]}` }), t(`phase.${p}`))),
+    );
+    const name = (e) =>
+      h("div", { class: "phase-name" }, h("span", { class: "phase-endpoint" }, e.name), " ", methodLabel(e.method), " ", h("span", { class: "muted small", "data-col": "protocol" }, protocolText(e)));
+    const bars = h(
+      "div",
+      { class: "phase-rows", id: "phase-bars" },
+      eps.map((e) =>
+        hasPhases(e)
+          ? h(
+              "div",
+              { class: "phase-row", "data-endpoint": e.name, "data-method": e.method },
+              name(e),
+              phaseBar(e, stat),
+              h("div", { class: "phase-total", title: t("run.phases.latencyHelp", { stat }) }, fmtMs(e.latency_ms?.[stat])),
+            )
+          : h(
+              "div",
+              { class: "phase-row", "data-endpoint": e.name, "data-method": e.method, "data-phases": "none" },
+              name(e),
+              h("div", { class: "muted small phase-none" }, t("run.phases.none")),
+              h("div", {}),
+            ),
+      ),
+    );
+    const table = h(
+      "div",
+      { class: "scroll" },
+      h(
+        "table",
+        { id: "phases-table", "data-stat": stat },
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            h("th", {}, t("col.name")),
+            h("th", {}, t("col.protocol")),
+            cols.map((p) => h("th", { class: "num", "data-phase": p, title: t(`phase.${p}.help`) }, t(`phase.${p}`))),
+            h("th", { class: "num", "data-col": "latency" }, t("run.phases.latency")),
+          ),
+        ),
+        h(
+          "tbody",
+          {},
+          timed.map((e) =>
+            h(
+              "tr",
+              { "data-endpoint": e.name, "data-method": e.method },
+              h("td", {}, e.name, " ", methodLabel(e.method)),
+              h("td", { class: "small", "data-col": "protocol" }, protocolText(e)),
+              cols.map((p) =>
+                e.phases_ms[p]
+                  ? h("td", { class: "num", "data-phase": p, title: phaseTitle(e, p) }, fmtMs(phaseValue(e, p, stat)))
+                  : h("td", { class: "num muted", "data-phase": p }, "–"),
+              ),
+              h("td", { class: "num", "data-col": "latency" }, fmtMs(e.latency_ms?.[stat])),
+            ),
+          ),
+        ),
+      ),
+    );
+    this.el.phaseBody.replaceChildren(bars, table);
+  }
+
+  // renderFlows shows, beside the endpoints, how long each flow's
+  // iterations took end to end and each poll step's polls (with their
+  // timeouts): the summary's flows and polls. As the HTML report, it
+  // leaves out a run whose flows each send one request an iteration
+  // (quick mode's): their durations are their endpoints'. Once shown, the
+  // card stays while the run goes on.
+  renderFlows(s) {
+    const box = this.el.flows;
+    const flows = s.flows || [];
+    const polls = s.polls || [];
+    this.flowsShown ||= polls.length > 0 || flows.some((f) => f.cut > 0 || f.requests !== f.iterations + f.cut);
+    if (!this.flowsShown) {
+      box.hidden = true;
+      box.replaceChildren();
+      return;
+    }
+    box.hidden = false;
+    const d = (x, k) => h("td", { class: "num", "data-col": k }, fmtMs(x.duration_ms ? x.duration_ms[k] : null));
+    const per = (n, of) => (of ? fmt(n / of, 2) : "–");
+    const table = (id, cols, rows) =>
+      h(
+        "div",
+        { class: "scroll" },
+        h(
+          "table",
+          { id },
+          h("thead", {}, h("tr", {}, cols.map((k, i) => h("th", { class: i > 0 ? "num" : null }, t(k))))),
+          h("tbody", {}, rows),
+        ),
+      );
+    const cutNote = (id, key, n) => (n > 0 ? h("p", { class: "muted small", id }, t(key, { n: fmtInt(n) })) : null);
+    const sum = (xs) => xs.reduce((n, x) => n + (x.cut || 0), 0);
+    // replaceChildren writes null as the text "null": the parts a run
+    // lacks are filtered out.
+    const parts = [
+      h("h2", {}, t("run.flows")),
+      h("p", { class: "muted small" }, t("run.flows.help")),
+      flows.length
+        ? table(
+            "flows-table",
+            ["col.flow", "col.iterations", "col.failures", "col.cut", "col.requests", "col.perIteration", "col.p50", "col.p95", "col.p99", "col.max"],
+            flows.map((f) =>
+              h(
+                "tr",
+                { "data-flow": f.name },
+                h("td", {}, f.name),
+                h("td", { class: "num", "data-col": "iterations" }, fmtInt(f.iterations)),
+                h("td", { class: `num ${f.errors ? "bad" : ""}`, "data-col": "errors" }, fmtInt(f.errors)),
+                h("td", { class: "num", "data-col": "cut" }, fmtInt(f.cut)),
+                h("td", { class: "num", "data-col": "requests" }, fmtInt(f.requests)),
+                h("td", { class: "num", "data-col": "per" }, per(f.requests, f.iterations + f.cut)),
+                d(f, "p50"),
+                d(f, "p95"),
+                d(f, "p99"),
+                d(f, "max"),
+              ),
+            ),
+          )
+        : null,
+      cutNote("flows-cut", "run.flows.cut", sum(flows)),
+      polls.length ? h("h3", {}, t("run.polls")) : null,
+      polls.length ? h("p", { class: "muted small" }, t("run.polls.help")) : null,
+      polls.length
+        ? table(
+            "polls-table",
+            ["col.poll", "col.polls", "col.timeouts", "col.cut", "col.attempts", "col.perPoll", "col.p50", "col.p95", "col.p99", "col.max"],
+            polls.map((p) =>
+              h(
+                "tr",
+                { "data-poll": p.name },
+                h("td", {}, p.name),
+                h("td", { class: "num", "data-col": "polls" }, fmtInt(p.polls)),
+                h("td", { class: `num ${p.timeouts ? "bad" : ""}`, "data-col": "timeouts" }, fmtInt(p.timeouts)),
+                h("td", { class: "num", "data-col": "cut" }, fmtInt(p.cut)),
+                h("td", { class: "num", "data-col": "attempts" }, fmtInt(p.attempts)),
+                h("td", { class: "num", "data-col": "per" }, per(p.attempts, p.polls + p.cut)),
+                d(p, "p50"),
+                d(p, "p95"),
+                d(p, "p99"),
+                d(p, "max"),
+              ),
+            ),
+          )
+        : null,
+      cutNote("polls-cut", "run.polls.cut", sum(polls)),
+    ];
+    box.replaceChildren(...parts.filter(Boolean));
   }
 
   renderErrors(s) {
@@ -469,23 +811,28 @@ class RunView {
     this.el.thresholds.replaceChildren(
       ths.length
         ? h(
-            "table",
-            {},
-            h("thead", {}, h("tr", {}, h("th", {}, t("col.expr")), h("th", { class: "num" }, t("col.value")), h("th", {}, t("col.result")))),
+            "div",
+            { class: "scroll" },
             h(
-              "tbody",
-              {},
-              ths.map((th) =>
-                h(
-                  "tr",
-                  {},
-                  h("td", { class: "mono" }, th.expr),
-                  h("td", { class: "num" }, th.error ? th.error : th.unit === "ms" ? fmtMs(th.value) : `${fmt(th.value, 2)}${th.unit ? " " + th.unit : ""}`),
+              "table",
+              { id: "thresholds-table" },
+              h("thead", {}, h("tr", {}, h("th", {}, t("col.expr")), h("th", { class: "num" }, t("col.value")), h("th", {}, t("col.result")))),
+              h(
+                "tbody",
+                {},
+                ths.map((th) =>
                   h(
-                    "td",
+                    "tr",
                     {},
-                    h("span", { class: `badge ${th.ok ? "ok" : "bad"}`, "data-limited": th.limited ? "true" : null }, t(th.ok ? "run.pass" : "run.fail")),
-                    th.limited ? h("span", { class: "badge warn", title: t("run.limited.help") }, t("run.limited.short")) : null,
+                    h("td", { class: "mono" }, th.expr),
+                    // An error (an endpoint that does not exist) wraps; a figure does not.
+                    h("td", { class: th.error ? "small wrap" : "num" }, th.error ? th.error : th.unit === "ms" ? fmtMs(th.value) : `${fmt(th.value, 2)}${th.unit ? " " + th.unit : ""}`),
+                    h(
+                      "td",
+                      {},
+                      h("span", { class: `badge ${th.ok ? "ok" : "bad"}`, "data-limited": th.limited ? "true" : null }, t(th.ok ? "run.pass" : "run.fail")),
+                      th.limited ? h("span", { class: "badge warn", title: t("run.limited.help") }, t("run.limited.short")) : null,
+                    ),
                   ),
                 ),
               ),
@@ -527,6 +874,13 @@ class RunView {
         : h("p", { class: "muted" }, "–"),
     );
   }
+}
+
+// methodLabel is an endpoint's method as the summary names it, marked as
+// a badge when it is not HTTP (WS, WS-OPEN, GRPC).
+function methodLabel(method) {
+  const kind = methodKind(method);
+  return kind ? h("span", { class: `badge kind-${kind}`, "data-kind": kind }, method) : h("span", { class: "mono small" }, method || "–");
 }
 
 // summaryEventText words one of the summary's events.
