@@ -67,6 +67,11 @@ type model struct {
 	// percent of its limit, is the workers' utilisation (a CPU-bound
 	// server of Workers cores).
 	CPUMonitor bool
+	// Straddle leaves one iteration out of every interval's count, as
+	// when an iteration's last request falls in one interval and its end
+	// in the next, and records a flow whose counts are exact (a flow
+	// counts an iteration's requests when it ends).
+	Straddle bool
 	// Fixture makes the session Monitored by a monitor whose values are
 	// those of testdata/monitors/<Fixture>.json: its "full" state in the
 	// intervals the workers are saturated, its "idle" one otherwise.
@@ -259,6 +264,10 @@ func (f *fakeSession) interval1(seq int, s, e time.Time) metrics.Snapshot {
 		MaxVUs: int(b1/per) + int(math.Ceil(sent*per*m.Service.Seconds()))}
 	if m.VUCap > 0 {
 		snap.MaxVUs = min(snap.MaxVUs, m.VUCap)
+	}
+	if m.Straddle && snap.Iterations > 0 {
+		snap.Flows = []metrics.Flow{{Name: "default", Iterations: snap.Iterations, Requests: snap.Iterations * int64(per), Duration: metrics.NewSketch()}}
+		snap.Iterations--
 	}
 	if m.GenDrops && sent < offered {
 		snap.Dropped = int64(math.Round((offered - sent) * dt))

@@ -502,11 +502,26 @@ func (sr *searcher) explain(res *Result, steps []Step, bound *Step, saturated bo
 // digits; 0 when no iteration finished.
 func requestsPerIteration(steps []Step) float64 {
 	sum := func(all bool) (req, it int64) {
+		// A flow counts an iteration's requests when the iteration ends,
+		// so its figure is exact; the window's totals are not (an
+		// iteration's last request and its end can fall in two
+		// intervals). Flows leave out setup's requests, sent once per VU
+		// and not by every iteration. The totals stand in when the plan
+		// records no flows or the end of a run cut an iteration short.
+		var fReq, fIt, cut int64
 		for _, s := range steps {
 			if all || s.passes() {
 				req += s.window.Totals().Requests
 				it += s.window.Iterations
+				for _, f := range s.window.Flows {
+					fReq += f.Requests
+					fIt += f.Iterations
+					cut += f.Cut
+				}
 			}
+		}
+		if fIt > 0 && cut == 0 {
+			return fReq, fIt
 		}
 		return req, it
 	}

@@ -49,6 +49,29 @@ func search(t *testing.T, m model, o capacity.Options) (*capacity.Result, *fakeS
 
 func within(got, want, frac float64) bool { return math.Abs(got-want) <= frac*want }
 
+// Requests per iteration come from the flows, which count an iteration's
+// requests when it ends: a window whose last iteration ended in the next
+// interval has more requests than twice its iterations, yet a flow of two
+// requests sends two an iteration. Without flows, the window's totals
+// stand in.
+func TestRequestsPerIterationAreTheFlowsWhenItHasThem(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		m    model
+		want float64
+	}{
+		{"flows", model{Workers: 1, Service: 10 * time.Millisecond, PerIter: 2, Straddle: true}, 2},
+		{"totals", model{Workers: 1, Service: 10 * time.Millisecond, PerIter: 2}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, _ := search(t, tc.m, capacity.Options{SLO: slo(t, "p99<250ms", "errors<1%"), Max: 5000})
+			if res.RequestsPerIteration != tc.want {
+				t.Errorf("requests per iteration %v; want %v", res.RequestsPerIteration, tc.want)
+			}
+		})
+	}
+}
+
 // A pool of W workers of S each takes W/S requests/s: W/(S×k)
 // iterations/s of a flow of k requests. The rates, achieved figures and
 // plateau are iterations/s, and Little's law on iterations (k requests of
