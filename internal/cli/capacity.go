@@ -112,6 +112,7 @@ Exit codes: 0 a rate was found; 3 even the start rate misses the objectives;
 	fl.StringArrayVar(&f.outs, "out", nil, "write the result: json=PATH (surge.capacity/v1), html=PATH (the curve); repeatable")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no live step lines")
 	fl.BoolVar(&f.insecure, "insecure", false, "skip TLS certificate verification")
+	fl.BoolVar(&f.http2, "http2", false, "speak HTTP/2 to every target: with prior knowledge to http:// (h2c), h2 only over TLS (scenario: defaults.http: 2)")
 	rem.addFlags(fl)
 	return cmd
 }
@@ -188,7 +189,7 @@ func (c *capacityFlags) setup(cmd *cobra.Command, args []string, env Env, f *run
 	}
 	// One open-model run at the start rate, held until the search stops
 	// it; the search sets every rate after that.
-	if plan.Load.Model != engine.Open && len(args) == 1 && !isURLArg(args[0]) {
+	if len(args) == 1 && !isURLArg(args[0]) && loadWritten(plan.Load) {
 		fmt.Fprintf(env.Stderr, "surge: the search runs %s in the open model (the rate is what it searches); its load: section is not used\n", args[0])
 	}
 	plan.Load = scenario.Load{Model: engine.Open, Rate: c.start, Duration: capacityMaxDuration, MaxVUs: f.maxVUs}
@@ -212,9 +213,23 @@ func (c *capacityFlags) setup(cmd *cobra.Command, args []string, env Env, f *run
 	o.Probe, o.ProbeInsecure = c.probe, f.insecure
 	o.Target = plan.Name
 	if len(plan.Flows) == 1 && len(plan.Flows[0].Steps) == 1 {
-		o.Target = plan.Flows[0].Steps[0].URL
+		// One request: the target is its URL, or a gRPC call's server
+		// and method.
+		st := plan.Flows[0].Steps[0]
+		o.Target = st.URL
+		if st.IsGRPC() {
+			o.Target = strings.TrimSuffix(plan.GRPCTarget(), "/") + "/" + st.GRPC
+		}
 	}
 	return plan, o, outs, nil
+}
+
+// loadWritten says whether a scenario's load is more than the defaults a
+// file without a load: section gets (one VU, closed model, the default duration), so that the
+// note that the search does not use it is not said of a file that has
+// none.
+func loadWritten(l scenario.Load) bool {
+	return l.Model == engine.Open || l.VUs != scenario.DefaultVUs || len(l.Stages) > 0 || l.Duration != scenario.DefaultDuration || l.Iterations != 0
 }
 
 // sloProblems names the --slo flag in the plan's threshold problems (the

@@ -5,15 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/surgeload/surge/internal/cli"
+	"github.com/surgeload/surge/internal/protocol/grpc/grpctest"
 	"github.com/surgeload/surge/internal/testbed"
 	"github.com/surgeload/surge/internal/testutil"
 )
@@ -71,6 +75,32 @@ func TestCapacityBadUsage(t *testing.T) {
 	}
 	if n := tb.Count(); n != 0 {
 		t.Errorf("the target received %d requests; bad usage must send nothing", n)
+	}
+}
+
+// A scenario's load: section is not what the search runs: surge capacity
+// says so of a file that has one, and not of a file without.
+func TestCapacitySaysTheLoadSectionIsNotUsed(t *testing.T) {
+	tb := testutil.StartTarget(t, testbed.Options{})
+	for _, tc := range []struct {
+		file string
+		says bool
+	}{
+		{"testdata/capacity-with-load.yaml", true},
+		{"testdata/capacity-two-steps.yaml", false},
+	} {
+		// An objective on a flow the file lacks stops the search before it
+		// sends anything, after the note.
+		_, stderr, code := capacityMain(t, tc.file, "-u", tb.URL(), "--slo", "flow[nothere].p99<1s")
+		if code != cli.ExitUsage {
+			t.Fatalf("%s: exit %d; want 2\n%s", tc.file, code, stderr)
+		}
+		if got := strings.Contains(stderr, "its load: section is not used"); got != tc.says {
+			t.Errorf("%s: says the load: section is not used: %v; want %v\n%s", tc.file, got, tc.says, stderr)
+		}
+	}
+	if n := tb.Count(); n != 0 {
+		t.Errorf("the target received %d requests; want none", n)
 	}
 }
 
@@ -327,5 +357,86 @@ func TestDemoBadUsage(t *testing.T) {
 		if strings.Contains(out.String(), "testbed listening") {
 			t.Errorf("demo %v started the testbed", tc.args)
 		}
+	}
+}
+
+// --http2 reaches the search's run as surge run's does: the target sees
+// HTTP/2 with prior knowledge (h2c) with it, HTTP/1.1 without.
+func TestCapacityHTTP2(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two searches of ~3s")
+	}
+	var h1, h2 atomic.Int64
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 {
+			h2.Add(1)
+		} else {
+			h1.Add(1)
+		}
+	})}
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	u := "http://" + ln.Addr().String() + "/"
+	for _, tc := range []struct {
+		flags  []string
+		h1, h2 bool
+	}{
+		{[]string{"--http2"}, false, true},
+		{nil, true, false},
+	} {
+		h1.Store(0)
+		h2.Store(0)
+		args := append([]string{"-u", u, "--slo", "errors<1%", "--start", "10", "--max", "10", "--step", "3s", "-q"}, tc.flags...)
+		stdout, stderr, code := capacityMain(t, args...)
+		if code != cli.ExitOK {
+			t.Fatalf("%v: exit %d\nstdout:\n%s\nstderr:\n%s", tc.flags, code, stdout, stderr)
+		}
+		if (h1.Load() > 0) != tc.h1 || (h2.Load() > 0) != tc.h2 {
+			t.Errorf("%v: %d HTTP/1.1 and %d HTTP/2 requests; want HTTP/1.1 %v, HTTP/2 %v", tc.flags, h1.Load(), h2.Load(), tc.h1, tc.h2)
+		}
+	}
+}
+
+// A search of one gRPC call names the server and method as its target,
+// and its steps are the calls (a real greeter on loopback).
+func TestCapacityOfAGRPCCall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a search of ~7s")
+	}
+	greeter := grpctest.Start(t)
+	file := filepath.Join(t.TempDir(), "grpc.yaml")
+	yaml := "name: greeter\ndefaults: {grpc: {target: " + greeter.URL + ", reflection: true}}\nflows:\n  - name: hello\n    steps:\n" +
+		"      - {name: hello, grpc: helloworld.Greeter/SayHello, message: {name: surge}, check: {status: OK}}\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "cap.json")
+	stdout, stderr, code := capacityMain(t, file, "--slo", "p99<500ms", "--slo", "errors<1%", "--start", "20", "--max", "20", "--step", "3s", "-q", "--out", "json="+out)
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d; want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	var res struct {
+		Target  string  `json:"target"`
+		MaxRate float64 `json:"max_rate"`
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if want := greeter.URL + "/helloworld.Greeter/SayHello"; res.Target != want || res.MaxRate != 20 {
+		t.Errorf("target %q, max rate %v; want %q, 20", res.Target, res.MaxRate, want)
+	}
+	if greeter.Calls() < 60 {
+		t.Errorf("the greeter served %d calls; want the search's (~20/s for ~7s)", greeter.Calls())
 	}
 }
