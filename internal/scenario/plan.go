@@ -26,9 +26,10 @@ type Plan struct {
 	Headers  []Header `json:"headers,omitempty"`
 	Insecure bool     `json:"insecure,omitempty"` // skip TLS verification
 	// HTTP is the HTTP version requests go with (defaults.http, --http2):
-	// 0, the default, and 1 are HTTP/1.1 to http:// targets and whatever
-	// an https:// server chooses by ALPN; 2 is HTTP/2 to every target,
-	// with prior knowledge to http:// ones (h2c).
+	// 0, the default, is HTTP/1.1 to http:// targets and whatever an
+	// https:// server chooses by ALPN; 1 is HTTP/1.1 to every target, over
+	// TLS too; 2 is HTTP/2 to every target, with prior knowledge to
+	// http:// ones (h2c).
 	HTTP int `json:"http,omitempty"`
 	// GRPC says where gRPC steps call and where their message types come
 	// from (defaults.grpc; grpc.go).

@@ -89,6 +89,11 @@ type Options struct {
 	// tls). Without it, https:// requests use HTTP/2 when the server
 	// offers it, and http:// ones HTTP/1.1.
 	HTTP2 bool
+	// HTTP1 sends every request with HTTP/1.1, over TLS too: the TLS
+	// handshake offers only http/1.1, so a server that prefers h2 answers
+	// in HTTP/1.1 (defaults.http: 1, --http2=false). Without it or HTTP2,
+	// an https:// server chooses by ALPN. HTTP2 wins when both are set.
+	HTTP1 bool
 	// SessionsPerConn is, with HTTP2, how many sessions (VUs) share one
 	// connection to a host, their requests multiplexed on it as streams;
 	// 0 means DefaultSessionsPerConn. Sessions are grouped in the order
@@ -175,7 +180,7 @@ func newTransport(o Options, dialer *net.Dialer) *nethttp.Transport {
 	if idle <= 0 {
 		idle = DefaultIdleConns
 	}
-	return &nethttp.Transport{
+	t := &nethttp.Transport{
 		Proxy:                  nil, // a load generator talks to the target itself
 		DialContext:            dialer.DialContext,
 		MaxIdleConns:           0,
@@ -190,6 +195,12 @@ func newTransport(o Options, dialer *net.Dialer) *nethttp.Transport {
 		ForceAttemptHTTP2:      true,
 		TLSClientConfig:        &tls.Config{InsecureSkipVerify: o.Insecure}, //nolint:gosec // opt-in flag
 	}
+	if o.HTTP1 && !o.HTTP2 {
+		var p nethttp.Protocols
+		p.SetHTTP1(true)
+		t.Protocols = &p
+	}
+	return t
 }
 
 // Close closes idle connections, and every connection of the lean client:
