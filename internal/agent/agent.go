@@ -76,7 +76,7 @@ func (a *Local) Run(ctx context.Context, seg Segment, emit func(metrics.Snapshot
 		idle = maxVUs
 	}
 	client := surgehttp.NewClient(surgehttp.Options{IdleConnsPerHost: max(idle, 1), Insecure: seg.Plan.Insecure,
-		HTTP2: seg.Plan.HTTP == 2})
+		HTTP2: seg.Plan.HTTP == 2, HTTP1: seg.Plan.HTTP == 1})
 	defer client.Close()
 	rec := metrics.NewRecorder(seg.Start, prog.Endpoints(), prog.Checks())
 	// Flow durations and polls are recorded beside the requests and taken
@@ -99,12 +99,12 @@ func (a *Local) Run(ctx context.Context, seg Segment, emit func(metrics.Snapshot
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(ctx, seg.Start) }()
 
-	cpu := NewCPUMeter()
+	cpu, sched := NewCPUMeter(), NewSchedMeter()
 	var due int64 // iterations due before the last snapshot's end (open model)
 	snapshot := func(at time.Time) metrics.Snapshot {
 		s := rec.Snapshot(at)
 		s.Flows, s.Polls = flows.Snapshot(), polls.Snapshot()
-		s.GeneratorCPU = cpu.Cores(at)
+		s.GeneratorCPU, s.GeneratorSched = cpu.Cores(at), sched.Latencies()
 		d := eng.DueBy(at)
 		s.Due, due = d-due, d
 		return s

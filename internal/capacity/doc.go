@@ -60,7 +60,12 @@
 // than 95 % of its rate (iterations/s), is limited by the generator when its start lag's
 // p99 exceeds max(10 ms, 10 % of the tightest latency bound) and explains
 // at least half of the p99's rise over the baseline (only when a latency
-// objective failed) while the VU pool had room, when iterations were dropped while it
+// objective failed) while the VU pool had room, when the generator's
+// scheduling latency (its goroutines waiting, runnable, for its own CPU:
+// responses read late) has a p99 past the same limit that explains half
+// of that rise — alone, or added to the start lag's p99 while the pool
+// had room (a latency objective failed; the pool full or not, as late
+// reads hold VUs) — when iterations were dropped while it
 // had room, when the generator used ≥ 90 % of its cores in a third of the
 // window's intervals, or when the VU cap (MaxVUs) was reached and is below
 // what Little's law says the rate needs at the baseline latency (rate ×

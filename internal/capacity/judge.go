@@ -61,6 +61,17 @@ func (sr *searcher) judge(win []metrics.Snapshot, rate float64, phase string) St
 	if tot.Requests == 0 {
 		st.Reason = "no request completed in the window"
 	}
+	// A rate at which every request failed is not one the target takes,
+	// whatever objectives the errors met: a wrong URL answering 404 at
+	// once would otherwise "pass" up to --max.
+	if st.OK && tot.Classes[metrics.OK] == 0 {
+		st.OK = false
+		st.Reason = "every request failed"
+		if top := total.TopMessages(); len(top) > 0 {
+			st.Reason += fmt.Sprintf(", mostly %q (%d)", top[0].Message, top[0].Count)
+		}
+		st.Reason += ": the objectives do not judge errors, so give one that does (--slo 'errors<1%')"
+	}
 	// In a steady state as many iterations finish as fall due (Due counts
 	// iterations, whatever number of requests each sends); a window that
 	// finished fewer (beyond 5 %, a few iterations, and those the rate
@@ -197,17 +208,44 @@ func (sr *searcher) generator(win []metrics.Snapshot, total metrics.Snapshot, ra
 	if b := time.Duration(sr.bound * 0.1 * float64(time.Millisecond)); b > limit {
 		limit = b
 	}
+	// rise is how far the step's p99 rose over the baseline's (all of it
+	// before there is a baseline).
+	rise := total.Totals().Latency.Quantile(0.99)
+	if sr.base != nil {
+		rise -= time.Duration(sr.base.P99 * float64(time.Millisecond))
+	}
+	// lag is the start lag's p99 where it may count: with the pool full a
+	// late start is a wait for a VU the target's slowness holds.
+	var lag time.Duration
 	if latencyFailed && !poolFull && total.Lag != nil && total.Lag.Count() > 0 {
 		// Late starts count when they explain the latency: at least half
 		// of the p99's rise over the baseline is start lag. A loaded
 		// machine delays a few starts by some ms without that.
-		p99 := total.Lag.Quantile(0.99)
-		rise := total.Totals().Latency.Quantile(0.99)
-		if sr.base != nil {
-			rise -= time.Duration(sr.base.P99 * float64(time.Millisecond))
+		lag = total.Lag.Quantile(0.99)
+		if lag > limit && 2*lag >= rise {
+			why = append(why, fmt.Sprintf("iterations started late (start-lag p99 %s > %s)", lag.Round(100*time.Microsecond), limit))
 		}
-		if p99 > limit && 2*p99 >= rise {
-			why = append(why, fmt.Sprintf("iterations started late (start-lag p99 %s > %s)", p99.Round(100*time.Microsecond), limit))
+	}
+	if latencyFailed && total.GeneratorSched != nil && total.GeneratorSched.Count() > 0 {
+		// Responses read late count the same way: Surge's goroutines
+		// waited, runnable, for its own CPU (the runtime's scheduling
+		// latency), and that wait explains at least half of the p99's
+		// rise — with iterations that started on time and CPU just under
+		// cpuBusyFrac. It counts with the VU pool full too: reads that
+		// wait for the CPU hold their VUs, so the generator fills its
+		// own pool. The same floor as start lag: a loaded machine's
+		// sub-ms scheduling never counts. A request that started late and
+		// was then read late holds both delays, so the two together may
+		// explain half the rise; the late reads are then named beside the
+		// late starts (their cause too, when the CPU was busy), or alone
+		// when the start lag did not explain half the rise by itself.
+		p99 := total.GeneratorSched.Quantile(0.99)
+		switch {
+		case p99 <= limit:
+		case 2*p99 >= rise:
+			why = append(why, fmt.Sprintf("responses waited for Surge's CPU (scheduling latency p99 %s of the p99's %s rise)", fmtMS(ms(p99)), fmtMS(ms(max(rise, 0)))))
+		case 2*(p99+lag) >= rise:
+			why = append(why, fmt.Sprintf("responses waited for Surge's CPU (scheduling latency p99 %s, with start-lag p99 %s, of the p99's %s rise)", fmtMS(ms(p99)), fmtMS(ms(lag)), fmtMS(ms(max(rise, 0)))))
 		}
 	}
 	if !poolFull && total.Dropped > 0 {

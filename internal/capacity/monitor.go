@@ -13,6 +13,7 @@ import (
 const (
 	memoryFull = 95.0 // % of the memory a host or cgroup has
 	linkFull   = 0.9  // of the link's bytes/s, either way
+	linkOver   = 1.2  // past this share of the link, its speed is doubted
 )
 
 // Series of a monitor a search reads at the end of each step from the
@@ -208,7 +209,14 @@ func (sr *searcher) networkAtLimit(st *Step, saturated bool) string {
 				if b, ok := rangeOf(sr.base, m.name, dir.name); ok && b.Max >= linkFull*link {
 					continue
 				}
-				return fmt.Sprintf("monitor %s: network %s at %s/s, %.0f%% of %s (%s/s), at %.1f/s while throughput was flat", m.name, dir.words, bytesText(g.Max), 100*g.Max/link, from, bytesText(link), st.Rate)
+				over := ""
+				if g.Max > linkOver*link {
+					// More than the link can carry: the speed given (or
+					// reported) is below the real one, so the link may not
+					// be what saturated.
+					over = fmt.Sprintf(" — more than %s carries: check that speed (--link)", from)
+				}
+				return fmt.Sprintf("monitor %s: network %s at %s/s, %.0f%% of %s (%s/s), at %.1f/s while throughput was flat%s", m.name, dir.words, bytesText(g.Max), 100*g.Max/link, from, bytesText(link), st.Rate, over)
 			}
 		}
 		for _, k := range sortedKeys(m.last) {
@@ -227,6 +235,22 @@ func (sr *searcher) networkAtLimit(st *Step, saturated bool) string {
 		}
 	}
 	return ""
+}
+
+// networkCarried is the most bytes/s a monitored host's network carried
+// during st, either way, with the monitor and direction: what a pool-like
+// plateau's evidence shows when no link speed is known, since a link
+// shaped below its nominal speed (tc, a cloud's cap) looks like a pool
+// of one.
+func (sr *searcher) networkCarried(st *Step) (mon, dir string, bps float64) {
+	for _, m := range st.mon {
+		for _, d := range []struct{ name, words string }{{scrape.HostNetworkTransmit, "transmit"}, {scrape.HostNetworkReceive, "receive"}} {
+			if g, ok := rangeOf(st, m.name, d.name); ok && g.Max > bps {
+				mon, dir, bps = m.name, d.words, g.Max
+			}
+		}
+	}
+	return mon, dir, bps
 }
 
 func sortedKeys(m map[string]float64) []string {

@@ -149,7 +149,11 @@ func WriteText(w io.Writer, r *Result) error {
 	writeCurve(&b, r)
 	switch {
 	case r.StartMissed:
-		fmt.Fprintf(&b, "the start rate misses the objectives: no rate found (try a lower --start)\n")
+		hint := "try a lower --start"
+		if len(r.Steps) > 0 && r.Steps[0].ErrorRate == 100 {
+			hint = "every request failed: check the URL and that the target is up"
+		}
+		fmt.Fprintf(&b, "the start rate misses the objectives: no rate found (%s)\n", hint)
 	default:
 		qual := ""
 		switch {
@@ -393,6 +397,34 @@ func (sr *searcher) explain(res *Result, steps []Step, bound *Step, saturated bo
 		}
 		return true
 	}
+	if tot := bound.window.Totals(); tot.Requests > 0 && tot.Classes[metrics.OK] == 0 {
+		// Nothing but failures is not a capacity: a wrong URL, a target
+		// that is down or refuses every request.
+		msg := ""
+		if top := bound.window.TopMessages(); len(top) > 0 {
+			msg = fmt.Sprintf(", mostly %q", top[0].Message)
+		}
+		b.Kind = KindErrors
+		if res.StartMissed {
+			b.Evidence = fmt.Sprintf("every request failed at %.1f/s (%d of %d%s): check the URL and that the target is up — this is not a capacity", bound.Rate, tot.Errors(), tot.Requests, msg)
+			return
+		}
+		// It answered below; past its rate it stopped answering at all.
+		class, n := metrics.OK, int64(0)
+		for _, c := range metrics.ErrorClasses() {
+			if tot.Classes[c] > n {
+				class, n = c, tot.Classes[c]
+			}
+		}
+		if class == metrics.ConnRefused || class == metrics.ConnReset {
+			b.Kind = KindConnections
+		}
+		if msg == "" {
+			msg = ", the most as " + class.String()
+		}
+		b.Evidence = fmt.Sprintf("at %.1f/s every request failed (%d of %d%s): the target stopped answering past %.1f/s", bound.Rate, tot.Errors(), tot.Requests, msg, res.MaxRate)
+		return
+	}
 	// errStep is the lowest rate past the result whose errors failed their
 	// objective; deep the most overloaded step, which shows how the
 	// target breaks: with errors at a bounded latency (a pool's wait
@@ -488,6 +520,9 @@ func (sr *searcher) explain(res *Result, steps []Step, bound *Step, saturated bo
 		mon := "no monitor given, so the target's CPU was not checked"
 		if sr.monitored() {
 			mon = "no monitored CPU sat at its limit"
+			if m, dir, bps := sr.networkCarried(bound); bps > 0 && sr.o.LinkBytesPerSec == 0 {
+				mon += fmt.Sprintf("; monitor %s's network %s carried %s/s at %.1f/s, and its link's real speed is not known (a shaped link, tc or a cloud's cap, is not in node_network_speed_bytes): if that is its limit, give --link", m, dir, bytesText(bps), bound.Rate)
+			}
 		}
 		b.Evidence = fmt.Sprintf("throughput flat at %s while the offered rate grew and latency rose (%s at %.1f/s); %s — a pool of ~%.0f (workers, threads or connections); %s",
 			plateau, failed, bound.Rate, little, math.Round(*b.Concurrency), mon)

@@ -139,6 +139,9 @@ func EncodeSnapshot(s *Snapshot) ([]byte, error) {
 		p.Agents = append(p.Agents, pa)
 	}
 	p.Flows, p.Polls = flowsToProto(s.Flows), flowsToProto(s.Polls)
+	if s.GeneratorSched != nil && s.GeneratorSched.Count() > 0 {
+		p.GeneratorSched = sparseSketchToProto(s.GeneratorSched)
+	}
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("encoding snapshot %d: %w", s.Seq, err)
@@ -158,6 +161,29 @@ func fromUnixNano(n int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, n).UTC()
+}
+
+// fieldGeneratorSched is the number of Snapshot.generator_sched
+// (snapshot.proto), for prescan.
+const fieldGeneratorSched protowire.Number = 20
+
+// sparseSketchToProto is sketchToProto with the used bins only, as a map
+// (bin_counts) instead of a dense run: for a scheduling-latency sketch,
+// whose runtime histogram puts its counts in about four bins per octave
+// from tens of ns to ms, a few per cent of the dense span. Readers take
+// either form.
+func sparseSketchToProto(s *Sketch) *snapshotpb.Sketch {
+	p := sketchToProto(s)
+	if st := p.GetDdsketch().GetPositiveValues(); st != nil && len(st.ContiguousBinCounts) > 0 {
+		m := make(map[int32]float64)
+		for j, c := range st.ContiguousBinCounts {
+			if c != 0 {
+				m[st.ContiguousBinIndexOffset+int32(j)] = c
+			}
+		}
+		st.BinCounts, st.ContiguousBinCounts, st.ContiguousBinIndexOffset = m, nil, 0
+	}
+	return p
 }
 
 func sketchToProto(s *Sketch) *snapshotpb.Sketch {
@@ -311,6 +337,11 @@ func decodeSnapshot(b []byte) (Snapshot, error) {
 	}
 	if err := flowsFromSnapshot(&s, &p, &bins); err != nil {
 		return Snapshot{}, err
+	}
+	if p.GeneratorSched != nil {
+		if s.GeneratorSched, err = sketchFromProto(p.GeneratorSched, &bins); err != nil {
+			return Snapshot{}, fmt.Errorf("generator_sched: %w", err)
+		}
 	}
 	return s, nil
 }
@@ -620,7 +651,7 @@ func prescan(b []byte) error {
 			if checks++; checks > MaxSnapshotChecks {
 				return fmt.Errorf("more than %d checks", MaxSnapshotChecks)
 			}
-		case 13:
+		case 13, fieldGeneratorSched:
 			return prescanSketch(v)
 		case 15:
 			if messages++; messages > MaxSnapshotMessages {

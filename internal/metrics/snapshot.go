@@ -38,6 +38,16 @@ type Snapshot struct {
 	// GeneratorCPU is the CPU the load generator used, in cores (1.0 = one
 	// core busy); Merge adds agents' figures.
 	GeneratorCPU float64
+	// GeneratorSched is the generator's scheduling latency during the
+	// interval: how long its goroutines waited, runnable, for a CPU
+	// (the Go runtime's /sched/latencies:seconds, agent.SchedMeter). A
+	// response read late because the generator's own CPU was busy shows
+	// here, not in Lag. Like GeneratorCPU it is the whole process's, not
+	// only the load's. The runtime times one in eight of each goroutine's
+	// transitions, so its count is a sample; its values are the runtime
+	// histogram's bucket midpoints, so its min and max are not exact.
+	// Merge and Add merge it; nil: not measured (a writer older than it).
+	GeneratorSched *Sketch
 	// Messages counts error messages by "class: message", at most maxMessages
 	// distinct keys plus OtherMessages.
 	Messages map[string]int64
@@ -325,6 +335,12 @@ func combine(parts []Snapshot, sameInterval bool) Snapshot {
 				out.Lag = NewSketch()
 			}
 			out.Lag.MergeFrom(p.Lag)
+		}
+		if p.GeneratorSched != nil && p.GeneratorSched.Count() > 0 {
+			if out.GeneratorSched == nil {
+				out.GeneratorSched = NewSketch()
+			}
+			out.GeneratorSched.MergeFrom(p.GeneratorSched)
 		}
 		for m, n := range p.Messages {
 			addMessage(&out.Messages, m, n)

@@ -225,7 +225,8 @@ type Generator struct {
 	Cores    int      `json:"cores"`
 	Warnings []string `json:"warnings"`
 	// Limited is true when Surge itself could not hold the plan: start
-	// lag, dropped iterations or its own CPU say so; Reasons says which.
+	// lag, its scheduling latency, dropped iterations or its own CPU say
+	// so; Reasons says which.
 	Limited bool     `json:"limited"`
 	Reasons []string `json:"reasons"`
 }
@@ -347,6 +348,9 @@ const (
 	ReasonStartLag = result.ReasonStartLag // open-model iterations started late
 	ReasonDropped  = result.ReasonDropped  // due iterations never started
 	ReasonCPU      = result.ReasonCPU      // the generator used (nearly) all its cores
+	// ReasonSchedLatency: the generator's goroutines waited for its own
+	// CPU, so it read responses late.
+	ReasonSchedLatency = result.ReasonSchedLatency
 )
 
 // PlanOf describes p's offered load in the words of the CLI.
@@ -424,6 +428,13 @@ func warnings(res *result.Result, total metrics.Snapshot, cpuBusy, cores int) (w
 		if p99 := total.Lag.Quantile(0.99); p99 > lagWarnP99 {
 			w = append(w, fmt.Sprintf("iterations started late: start-lag p99 %s (the generator or its VU pool fell behind schedule; latencies still count from the due time)", p99.Round(time.Millisecond)))
 			reasons = append(reasons, ReasonStartLag)
+		}
+	}
+	if sched := total.GeneratorSched; sched != nil && sched.Count() > 0 {
+		// Any model: a closed model's VUs read their responses late too.
+		if p99 := sched.Quantile(0.99); p99 > lagWarnP99 {
+			w = append(w, fmt.Sprintf("responses waited for Surge's CPU: scheduling latency p99 %s (the generator's goroutines waited that long to run, so it read responses late and the latencies include its own delay, not only the target's)", p99.Round(100*time.Microsecond)))
+			reasons = append(reasons, ReasonSchedLatency)
 		}
 	}
 	if total.Dropped > 0 {

@@ -81,7 +81,9 @@ type AgentResult struct {
 // What makes a generator limited, for one agent or a whole run: start lag
 // beyond StartLagLimit at the 99th percentile (open model), any dropped
 // iteration, or CPU at CPUBusyFrac of its cores or more in a third of the
-// intervals or more.
+// intervals or more; and, for a whole run (the summary's), scheduling
+// latency beyond StartLagLimit at the 99th percentile: its goroutines
+// waited that long for its own CPU, so it read responses late.
 const (
 	StartLagLimit = 10 * time.Millisecond
 	CPUBusyFrac   = 0.9
@@ -92,4 +94,8 @@ const (
 	ReasonStartLag = "start_lag"          // open-model iterations started late
 	ReasonDropped  = "dropped_iterations" // due iterations never started
 	ReasonCPU      = "generator_cpu"      // the generator used (nearly) all its cores
+	// ReasonSchedLatency: the generator's goroutines waited for its own
+	// CPU (metrics.Snapshot.GeneratorSched), so it read responses late and
+	// their latencies hold its delay, even with its CPU under CPUBusyFrac.
+	ReasonSchedLatency = "sched_latency"
 )

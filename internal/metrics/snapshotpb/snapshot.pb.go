@@ -60,10 +60,17 @@ type Snapshot struct {
 	// The flows' end-to-end iteration durations, one per flow name, and the
 	// poll steps' (until:), one per poll step name, each list in the order
 	// of its names. Absent: no flows (a writer older than them).
-	Flows         []*Flow `protobuf:"bytes,18,rep,name=flows,proto3" json:"flows,omitempty"`
-	Polls         []*Flow `protobuf:"bytes,19,rep,name=polls,proto3" json:"polls,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Flows []*Flow `protobuf:"bytes,18,rep,name=flows,proto3" json:"flows,omitempty"`
+	Polls []*Flow `protobuf:"bytes,19,rep,name=polls,proto3" json:"polls,omitempty"`
+	// The generator's scheduling latency in the interval: how long its
+	// goroutines waited, runnable, for a CPU (the Go runtime's
+	// /sched/latencies:seconds histogram, each bucket's count at its
+	// midpoint), for the whole generator process. Absent: not measured (a
+	// writer older than it). Sent sparse (bin_counts), as its values
+	// span many bins with few of them used.
+	GeneratorSched *Sketch `protobuf:"bytes,20,opt,name=generator_sched,json=generatorSched,proto3" json:"generator_sched,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Snapshot) Reset() {
@@ -225,6 +232,13 @@ func (x *Snapshot) GetFlows() []*Flow {
 func (x *Snapshot) GetPolls() []*Flow {
 	if x != nil {
 		return x.Polls
+	}
+	return nil
+}
+
+func (x *Snapshot) GetGeneratorSched() *Sketch {
+	if x != nil {
+		return x.GeneratorSched
 	}
 	return nil
 }
@@ -1077,7 +1091,7 @@ var File_snapshot_proto protoreflect.FileDescriptor
 
 const file_snapshot_proto_rawDesc = "" +
 	"\n" +
-	"\x0esnapshot.proto\x12\x11surge.snapshot.v1\x1a\x0eddsketch.proto\"\xf0\x05\n" +
+	"\x0esnapshot.proto\x12\x11surge.snapshot.v1\x1a\x0eddsketch.proto\"\xb4\x06\n" +
 	"\bSnapshot\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12&\n" +
@@ -1100,7 +1114,8 @@ const file_snapshot_proto_rawDesc = "" +
 	"\bmonitors\x18\x10 \x03(\v2 .surge.snapshot.v1.MonitorSampleR\bmonitors\x124\n" +
 	"\x06agents\x18\x11 \x03(\v2\x1c.surge.snapshot.v1.AgentPartR\x06agents\x12-\n" +
 	"\x05flows\x18\x12 \x03(\v2\x17.surge.snapshot.v1.FlowR\x05flows\x12-\n" +
-	"\x05polls\x18\x13 \x03(\v2\x17.surge.snapshot.v1.FlowR\x05polls\"\xb7\x01\n" +
+	"\x05polls\x18\x13 \x03(\v2\x17.surge.snapshot.v1.FlowR\x05polls\x12B\n" +
+	"\x0fgenerator_sched\x18\x14 \x01(\v2\x19.surge.snapshot.v1.SketchR\x0egeneratorSched\"\xb7\x01\n" +
 	"\x04Flow\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1e\n" +
 	"\n" +
@@ -1211,20 +1226,21 @@ var file_snapshot_proto_depIdxs = []int32{
 	4,  // 5: surge.snapshot.v1.Snapshot.agents:type_name -> surge.snapshot.v1.AgentPart
 	1,  // 6: surge.snapshot.v1.Snapshot.flows:type_name -> surge.snapshot.v1.Flow
 	1,  // 7: surge.snapshot.v1.Snapshot.polls:type_name -> surge.snapshot.v1.Flow
-	11, // 8: surge.snapshot.v1.Flow.duration:type_name -> surge.snapshot.v1.Sketch
-	3,  // 9: surge.snapshot.v1.MonitorSample.values:type_name -> surge.snapshot.v1.MonitorValue
-	11, // 10: surge.snapshot.v1.AgentPart.lag:type_name -> surge.snapshot.v1.Sketch
-	8,  // 11: surge.snapshot.v1.Endpoint.classes:type_name -> surge.snapshot.v1.ClassCount
-	11, // 12: surge.snapshot.v1.Endpoint.latency:type_name -> surge.snapshot.v1.Sketch
-	6,  // 13: surge.snapshot.v1.Endpoint.phases:type_name -> surge.snapshot.v1.PhaseSketch
-	7,  // 14: surge.snapshot.v1.Endpoint.protocols:type_name -> surge.snapshot.v1.ProtoCount
-	11, // 15: surge.snapshot.v1.PhaseSketch.sketch:type_name -> surge.snapshot.v1.Sketch
-	12, // 16: surge.snapshot.v1.Sketch.ddsketch:type_name -> test.DDSketch
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	11, // 8: surge.snapshot.v1.Snapshot.generator_sched:type_name -> surge.snapshot.v1.Sketch
+	11, // 9: surge.snapshot.v1.Flow.duration:type_name -> surge.snapshot.v1.Sketch
+	3,  // 10: surge.snapshot.v1.MonitorSample.values:type_name -> surge.snapshot.v1.MonitorValue
+	11, // 11: surge.snapshot.v1.AgentPart.lag:type_name -> surge.snapshot.v1.Sketch
+	8,  // 12: surge.snapshot.v1.Endpoint.classes:type_name -> surge.snapshot.v1.ClassCount
+	11, // 13: surge.snapshot.v1.Endpoint.latency:type_name -> surge.snapshot.v1.Sketch
+	6,  // 14: surge.snapshot.v1.Endpoint.phases:type_name -> surge.snapshot.v1.PhaseSketch
+	7,  // 15: surge.snapshot.v1.Endpoint.protocols:type_name -> surge.snapshot.v1.ProtoCount
+	11, // 16: surge.snapshot.v1.PhaseSketch.sketch:type_name -> surge.snapshot.v1.Sketch
+	12, // 17: surge.snapshot.v1.Sketch.ddsketch:type_name -> test.DDSketch
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_snapshot_proto_init() }
