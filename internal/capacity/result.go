@@ -256,11 +256,16 @@ func (sr *searcher) analyse(res *Result) {
 	steps := append([]Step(nil), sr.steps...)
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].Rate < steps[j].Rate })
 	// The bounding step: the lowest-rate failing one, i.e. what stopped
-	// the rate from going higher.
+	// the rate from going higher — of several holds at that rate the last
+	// (the sort keeps their order): a step the generator limited is held
+	// again, and the hold that counts is the later one.
 	var bound *Step
 	for i := range steps {
 		if !steps[i].passes() && steps[i].Rate > res.MaxRate {
 			bound = &steps[i]
+			for j := i + 1; j < len(steps) && steps[j].Rate == bound.Rate; j++ {
+				bound = &steps[j]
+			}
 			break
 		}
 	}
