@@ -1,16 +1,21 @@
 package capacity_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/surgeload/surge/internal/capacity"
 )
 
-// A step the generator limited is held again at its rate; when that hold
-// fails for the target's own reasons, it is the bound: the target's pool,
-// not the generator's first attempt, and no lower bound.
-func TestTheRetriedHoldIsTheBound(t *testing.T) {
+// A step the generator limited is held again at its rate. When that hold
+// fails too, without Surge's limits showing, it ran on what the first one
+// left behind, so it does not clear the generator: the rate stays a lower
+// bound (never a target capacity named from a spoiled step), and the
+// evidence says the retry failed too. (Taking the first hold regardless,
+// as a stable sort left it, dropped that; taking the retry named the
+// target's pool from a step the generator had spoiled just before.)
+func TestAFailedRetryDoesNotClearTheGenerator(t *testing.T) {
 	var s *script
 	s = newScript(newClock(), func(rate float64, k int) iv {
 		if rate == 330 && attempts(s, 330) == 1 { // the first hold at 330/s: Surge's one core busy
@@ -31,7 +36,11 @@ func TestTheRetriedHoldIsTheBound(t *testing.T) {
 	if held != 2 || res.MaxRate != 300 {
 		t.Fatalf("%d holds at 330/s, max rate %v: %v; want two holds (the first limited), 300", held, res.MaxRate, steps(res))
 	}
-	if res.Bottleneck.Kind != capacity.KindConcurrency || res.LowerBound {
-		t.Errorf("bottleneck %s (%s), lower bound %v; want concurrency from the second hold, not a lower bound", res.Bottleneck.Kind, res.Bottleneck.Evidence, res.LowerBound)
+	b := res.Bottleneck
+	if b.Kind != capacity.KindGenerator || !res.LowerBound {
+		t.Errorf("bottleneck %s (%s), lower bound %v; want generator, a lower bound", b.Kind, b.Evidence, res.LowerBound)
+	}
+	if want := "held again, it failed without Surge's limits showing (p99<250ms: "; !strings.Contains(b.Evidence, want) {
+		t.Errorf("evidence lacks %q: %s", want, b.Evidence)
 	}
 }

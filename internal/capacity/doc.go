@@ -73,7 +73,9 @@
 // iteration time). When the step that bounds the search from above is
 // so limited, the bottleneck is "generator" and the rate is a lower bound.
 // A limited step is held once more at the same rate before it counts: a
-// stall of a busy machine says nothing of the target.
+// stall of a busy machine says nothing of the target. A retry that fails
+// too does not clear the generator, even without its limits showing: it
+// ran on the first hold's backlog, so the rate stays a lower bound.
 //
 // The knee is the highest rate up to which every step's median latency
 // stayed within 1.5× the baseline's (the lowest passing step) plus 2 ms;

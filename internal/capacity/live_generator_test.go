@@ -1,3 +1,10 @@
+//go:build solo
+
+// These tests need the machine to themselves: a target or a generator held
+// to one core is timed (or a shaped link's rate is), and go test ./... runs
+// packages side by side on the same cores. They run with -tags solo, one
+// package at a time: .ci/run's solo step, docs/testing.md.
+
 package capacity_test
 
 import (
@@ -20,7 +27,7 @@ import (
 	"github.com/surgeload/surge/internal/scenario"
 )
 
-// The generator of TestLiveOneCoreGeneratorReadsLate runs in a child
+// The generator of TestSoloOneCoreGeneratorReadsLate runs in a child
 // process, the test binary re-executed with genEnv set to its target's
 // URL: the runtime's scheduling latency is a whole process's, so a
 // generator of its own (GOMAXPROCS 1, pinned to one core) measures its own
@@ -38,7 +45,7 @@ const (
 func TestLiveGeneratorHelperProcess(t *testing.T) {
 	url := os.Getenv(genEnv)
 	if url == "" {
-		t.Skip("the child process of TestLiveOneCoreGeneratorReadsLate")
+		t.Skip("the child process of TestSoloOneCoreGeneratorReadsLate")
 	}
 	var start, most float64
 	var maxVUs int
@@ -104,7 +111,7 @@ func TestLiveGeneratorHelperProcess(t *testing.T) {
 
 // A one-core generator (a child process of GOMAXPROCS 1 pinned to CPU 0)
 // against the testbed's /hello (a child process free to use every core,
-// as in TestLiveOneCoreGeneratorIsTheLimit: pinned to a core of its own a
+// as in TestSoloOneCoreGeneratorIsTheLimit: pinned to a core of its own a
 // Go server is no faster than a one-core generator — both did ~35 000/s
 // here — and its limit would be a true answer), under a tight objective:
 // the target answers in well under a millisecond, so whatever fails p99 is
@@ -113,7 +120,7 @@ func TestLiveGeneratorHelperProcess(t *testing.T) {
 // generator and a lower bound, never a capacity of the target; the
 // responses read late usually show in a step's reasons ("responses waited
 // for Surge's CPU"), which the test logs.
-func TestLiveOneCoreGeneratorReadsLate(t *testing.T) {
+func TestSoloOneCoreGeneratorReadsLate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a capacity search against a live target takes ~40s")
 	}

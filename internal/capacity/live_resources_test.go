@@ -1,3 +1,10 @@
+//go:build solo
+
+// These tests need the machine to themselves: a target or a generator held
+// to one core is timed (or a shaped link's rate is), and go test ./... runs
+// packages side by side on the same cores. They run with -tags solo, one
+// package at a time: .ci/run's solo step, docs/testing.md.
+
 package capacity_test
 
 import (
@@ -367,7 +374,7 @@ func searchNetns(t *testing.T, url string, mons []scenario.Monitor, o capacity.O
 // node_network_speed_bytes, which the kernel reports as 10 Gbit/s
 // whatever tc does — the same traffic is far from the link, and the
 // answer must not be network, while the rate found stays the link's.
-func TestLiveNetworkBoundTargetBehindAShapedLink(t *testing.T) {
+func TestSoloNetworkBoundTargetBehindAShapedLink(t *testing.T) {
 	if testing.Short() {
 		t.Skip("capacity searches against a live target behind a shaped link take ~2 minutes")
 	}

@@ -256,15 +256,23 @@ func (sr *searcher) analyse(res *Result) {
 	steps := append([]Step(nil), sr.steps...)
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].Rate < steps[j].Rate })
 	// The bounding step: the lowest-rate failing one, i.e. what stopped
-	// the rate from going higher — of several holds at that rate the last
-	// (the sort keeps their order): a step the generator limited is held
-	// again, and the hold that counts is the later one.
-	var bound *Step
+	// the rate from going higher. Of several failed holds at that rate
+	// (a step the generator limited is held again; the sort keeps their
+	// order) a limited one bounds: its retry ran on what it left behind
+	// (the generator's backlog, the target's queue), so a retry that
+	// failed without Surge's limits showing does not clear the generator —
+	// the rate stays a lower bound, and the evidence says the retry failed
+	// too. Otherwise the last hold bounds.
+	var bound, retried *Step
 	for i := range steps {
 		if !steps[i].passes() && steps[i].Rate > res.MaxRate {
 			bound = &steps[i]
-			for j := i + 1; j < len(steps) && steps[j].Rate == bound.Rate; j++ {
-				bound = &steps[j]
+			for j := i + 1; j < len(steps) && steps[j].Rate == steps[i].Rate; j++ {
+				if !bound.GeneratorLimited {
+					bound = &steps[j]
+				} else if !steps[j].GeneratorLimited {
+					retried = &steps[j]
+				}
 			}
 			break
 		}
@@ -361,6 +369,13 @@ func (sr *searcher) analyse(res *Result) {
 			fix = "raise --max-vus"
 		}
 		b.Evidence = fmt.Sprintf("Surge could not offer %.1f/s: %s; %.1f/s is a lower bound of the target's capacity — %s", lim.Rate, strings.Join(lim.GeneratorReasons, "; "), res.MaxRate, fix)
+		if retried != nil {
+			failed := strings.Join(retried.Failed, ", ")
+			if failed == "" {
+				failed = retried.Reason
+			}
+			b.Evidence += fmt.Sprintf("; held again, it failed without Surge's limits showing (%s): the target may be the limit there too", failed)
+		}
 	case bound == nil && (res.StartMissed || len(steps) == 0):
 		// Nothing to explain: the start rate missed, or the search was
 		// stopped (Ctrl-C, the API) during its warm-up, before any step.
