@@ -99,12 +99,12 @@ func (a *Local) Run(ctx context.Context, seg Segment, emit func(metrics.Snapshot
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(ctx, seg.Start) }()
 
-	cpu, sched := NewCPUMeter(), NewSchedMeter()
+	cpu, sched, wait := NewCPUMeter(), NewSchedMeter(), NewWaitMeter()
 	var due int64 // iterations due before the last snapshot's end (open model)
 	snapshot := func(at time.Time) metrics.Snapshot {
 		s := rec.Snapshot(at)
 		s.Flows, s.Polls = flows.Snapshot(), polls.Snapshot()
-		s.GeneratorCPU, s.GeneratorSched = cpu.Cores(at), sched.Latencies()
+		s.GeneratorCPU, s.GeneratorSched, s.GeneratorWait = cpu.Cores(at), sched.Latencies(), wait.Cores(at)
 		d := eng.DueBy(at)
 		s.Due, due = d-due, d
 		return s

@@ -67,7 +67,9 @@
 // had room (a latency objective failed; the pool full or not, as late
 // reads hold VUs) — when iterations were dropped while it
 // had room, when the generator used ≥ 90 % of its cores in a third of the
-// window's intervals, or when the VU cap (MaxVUs) was reached and is below
+// window's intervals, when its threads waited ≥ 0.25 cores for a CPU the
+// operating system gave to others over the window (a latency objective
+// failed), or when the VU cap (MaxVUs) was reached and is below
 // what Little's law says the rate needs at the baseline latency (rate ×
 // service time × 1.5; for a flow of several requests, the baseline's mean
 // iteration time). When the step that bounds the search from above is

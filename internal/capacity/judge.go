@@ -262,6 +262,32 @@ func (sr *searcher) generator(win []metrics.Snapshot, total metrics.Snapshot, ra
 			why = append(why, fmt.Sprintf("generator CPU ≥ %.0f%% of its %d cores in %d of %d intervals", cpuBusyFrac*100, o.Cores, busy, len(win)))
 		}
 	}
+	// Surge's threads waited for a CPU the OS gave to other processes
+	// (metrics.Snapshot.GeneratorWait, the threads' schedstat run_delay):
+	// a generator held off its cores reads responses late, with its CPU
+	// under cpuBusyFrac (it gets less CPU, not more) and its runtime's
+	// scheduling latency blind to it. It counts when latency failed and
+	// the window's wait is at least waitCores: the window's mean, each
+	// interval weighted by its length (the window's total wait over its
+	// length), not one interval's peak — the rule names the generator as
+	// the whole step's limit, which a sustained competition for its cores
+	// is and one interval's burst (a host's cron job) is not. Like the
+	// late reads it counts with the VU pool full: reads the OS runs late
+	// hold their VUs.
+	const waitCores = 0.25
+	if latencyFailed {
+		var waited, length float64
+		for _, s := range win {
+			d := s.Duration().Seconds()
+			if d > 0 {
+				waited += s.GeneratorWait * d
+				length += d
+			}
+		}
+		if length > 0 && waited/length >= waitCores {
+			why = append(why, fmt.Sprintf("Surge's threads waited for a CPU (%.2f cores of wait: other processes held its cores)", waited/length))
+		}
+	}
 	if poolFull {
 		// s a VU is held per iteration: the baseline's mean latency (this
 		// step's p50 before one), or for a flow of several requests the

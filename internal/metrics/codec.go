@@ -97,6 +97,7 @@ func EncodeSnapshot(s *Snapshot) ([]byte, error) {
 		Vus:            int64(s.VUs),
 		MaxVus:         int64(s.MaxVUs),
 		GeneratorCpu:   s.GeneratorCPU,
+		GeneratorWait:  s.GeneratorWait,
 	}
 	if s.Lag != nil {
 		p.Lag = sketchToProto(s.Lag)
@@ -248,10 +249,13 @@ func decodeSnapshot(b []byte) (Snapshot, error) {
 	if !(p.GeneratorCpu >= 0) || math.IsInf(p.GeneratorCpu, 0) {
 		return Snapshot{}, fmt.Errorf("generator_cpu: %v is not a number of cores", p.GeneratorCpu)
 	}
+	if !(p.GeneratorWait >= 0) || math.IsInf(p.GeneratorWait, 0) {
+		return Snapshot{}, fmt.Errorf("generator_wait: %v is not a number of cores", p.GeneratorWait)
+	}
 	s := Snapshot{
 		Seq: int(p.Seq), Start: fromUnixNano(p.StartUnixNano), End: fromUnixNano(p.EndUnixNano),
 		Iterations: p.Iterations, Dropped: p.Dropped, Due: p.Due, CookiesDropped: p.CookiesDropped,
-		VUs: int(p.Vus), MaxVUs: int(p.MaxVus), GeneratorCPU: p.GeneratorCpu,
+		VUs: int(p.Vus), MaxVUs: int(p.MaxVus), GeneratorCPU: p.GeneratorCpu, GeneratorWait: p.GeneratorWait,
 	}
 	bins := 0
 	var err error

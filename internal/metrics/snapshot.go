@@ -48,6 +48,16 @@ type Snapshot struct {
 	// histogram's bucket midpoints, so its min and max are not exact.
 	// Merge and Add merge it; nil: not measured (a writer older than it).
 	GeneratorSched *Sketch
+	// GeneratorWait is how long the generator's threads waited for a CPU
+	// the OS gave to something else during the interval, in cores (0.5 =
+	// on average half a thread runnable and not running; Linux's
+	// per-thread schedstat run_delay, agent.WaitMeter). The Go runtime's
+	// GeneratorSched does not see this wait, nor does GeneratorCPU (a
+	// generator held off its cores uses less CPU, not more). Merge and Add
+	// both keep the largest: it is one agent's own wait (its threads on
+	// its host), so agents' waits do not add up to any one's; 0: none, or
+	// not measured (not Linux, or a writer older than it).
+	GeneratorWait float64
 	// Messages counts error messages by "class: message", at most maxMessages
 	// distinct keys plus OtherMessages.
 	Messages map[string]int64
@@ -317,6 +327,7 @@ func combine(parts []Snapshot, sameInterval bool) Snapshot {
 		} else {
 			out.GeneratorCPU = max(out.GeneratorCPU, p.GeneratorCPU)
 		}
+		out.GeneratorWait = max(out.GeneratorWait, p.GeneratorWait)
 		out.Dropped += p.Dropped
 		out.Due += p.Due
 		out.CookiesDropped += p.CookiesDropped

@@ -437,6 +437,24 @@ func warnings(res *result.Result, total metrics.Snapshot, cpuBusy, cores int) (w
 			reasons = append(reasons, ReasonSchedLatency)
 		}
 	}
+	// Any model, like the scheduling latency. In a third of the intervals
+	// or more, like the CPU: one interval's burst of another process (a
+	// host's cron job) does not make the whole run the generator's. An
+	// interval's wait is its most waiting agent's (metrics.Merge). A
+	// warning, not a limit: a contended generator's run can still have
+	// measured well (a capacity step counts it only when a latency
+	// objective failed, which a whole run cannot tell), and a shared CI
+	// machine waits that much on an easy run.
+	waited, most := 0, 0.0
+	for i := range res.Timeline {
+		if g := res.Timeline[i].GeneratorWait; g >= result.WaitCores {
+			waited++
+			most = max(most, g)
+		}
+	}
+	if n := len(res.Timeline); waited > 0 && waited*3 >= n {
+		w = append(w, fmt.Sprintf("Surge's threads waited for a CPU: ≥ %.2f cores of wait in %d of %d intervals, at most %.2f (other processes held its cores): the latencies may hold its own delay — give the generator cores of its own", result.WaitCores, waited, n, most))
+	}
 	if total.Dropped > 0 {
 		of := ""
 		if total.Due > 0 {

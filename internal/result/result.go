@@ -83,10 +83,15 @@ type AgentResult struct {
 // iteration, or CPU at CPUBusyFrac of its cores or more in a third of the
 // intervals or more; and, for a whole run (the summary's), scheduling
 // latency beyond StartLagLimit at the 99th percentile: its goroutines
-// waited that long for its own CPU, so it read responses late.
+// waited that long for its own CPU, so it read responses late. CPU wait
+// of WaitCores or more in a third of the intervals or more (its threads
+// waited for CPUs the OS gave to other processes) is a warning of the
+// summary; a capacity step counts it as a limit when a latency objective
+// failed.
 const (
 	StartLagLimit = 10 * time.Millisecond
 	CPUBusyFrac   = 0.9
+	WaitCores     = 0.25
 )
 
 // The reasons for which a generator is limited.

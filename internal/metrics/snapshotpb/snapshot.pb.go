@@ -69,8 +69,13 @@ type Snapshot struct {
 	// writer older than it). Sent sparse (bin_counts), as its values
 	// span many bins with few of them used.
 	GeneratorSched *Sketch `protobuf:"bytes,20,opt,name=generator_sched,json=generatorSched,proto3" json:"generator_sched,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The generator's wait for a CPU in the interval, in cores: how many of
+	// its threads, on average, were runnable but not running because the OS
+	// ran something else (Linux /proc/self/task/*/schedstat run_delay).
+	// 0 (absent): none, not measured (not Linux) or a writer older than it.
+	GeneratorWait float64 `protobuf:"fixed64,21,opt,name=generator_wait,json=generatorWait,proto3" json:"generator_wait,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Snapshot) Reset() {
@@ -241,6 +246,13 @@ func (x *Snapshot) GetGeneratorSched() *Sketch {
 		return x.GeneratorSched
 	}
 	return nil
+}
+
+func (x *Snapshot) GetGeneratorWait() float64 {
+	if x != nil {
+		return x.GeneratorWait
+	}
+	return 0
 }
 
 // Flow is what one flow (or poll step) did in the interval: iterations
@@ -1091,7 +1103,7 @@ var File_snapshot_proto protoreflect.FileDescriptor
 
 const file_snapshot_proto_rawDesc = "" +
 	"\n" +
-	"\x0esnapshot.proto\x12\x11surge.snapshot.v1\x1a\x0eddsketch.proto\"\xb4\x06\n" +
+	"\x0esnapshot.proto\x12\x11surge.snapshot.v1\x1a\x0eddsketch.proto\"\xdb\x06\n" +
 	"\bSnapshot\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12&\n" +
@@ -1115,7 +1127,8 @@ const file_snapshot_proto_rawDesc = "" +
 	"\x06agents\x18\x11 \x03(\v2\x1c.surge.snapshot.v1.AgentPartR\x06agents\x12-\n" +
 	"\x05flows\x18\x12 \x03(\v2\x17.surge.snapshot.v1.FlowR\x05flows\x12-\n" +
 	"\x05polls\x18\x13 \x03(\v2\x17.surge.snapshot.v1.FlowR\x05polls\x12B\n" +
-	"\x0fgenerator_sched\x18\x14 \x01(\v2\x19.surge.snapshot.v1.SketchR\x0egeneratorSched\"\xb7\x01\n" +
+	"\x0fgenerator_sched\x18\x14 \x01(\v2\x19.surge.snapshot.v1.SketchR\x0egeneratorSched\x12%\n" +
+	"\x0egenerator_wait\x18\x15 \x01(\x01R\rgeneratorWait\"\xb7\x01\n" +
 	"\x04Flow\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1e\n" +
 	"\n" +
