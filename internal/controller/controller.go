@@ -94,6 +94,8 @@ type Controller struct {
 	// last sent.
 	steer sync.Mutex
 
+	started chan struct{} // closed when start is set
+
 	mu     sync.Mutex
 	live   []metrics.Snapshot
 	start  time.Time
@@ -127,7 +129,7 @@ func New(p scenario.Plan, o Options) *Controller {
 	if o.OnAgentLoss == "" {
 		o.OnAgentLoss = LossRebalance
 	}
-	c := &Controller{plan: p, opts: o, agents: o.Agents,
+	c := &Controller{plan: p, opts: o, agents: o.Agents, started: make(chan struct{}),
 		status: make([]agentStatus, len(o.Agents)), sent: make([]float64, len(o.Agents))}
 	for i := range c.sent {
 		c.sent[i] = math.NaN()
@@ -237,6 +239,10 @@ func (c *Controller) Events() []Event {
 	return append([]Event(nil), c.events...)
 }
 
+// Started is closed once Run has set the run's common start (Live
+// returns it), the moment interval 0 begins on every agent.
+func (c *Controller) Started() <-chan struct{} { return c.started }
+
 // Live returns the merged snapshots so far and the run's start.
 func (c *Controller) Live() ([]metrics.Snapshot, time.Time) {
 	c.mu.Lock()
@@ -257,6 +263,11 @@ func (c *Controller) Run(ctx context.Context) (*Result, error) {
 	c.mu.Lock()
 	c.start = start
 	c.mu.Unlock()
+	select {
+	case <-c.started: // a second Run: start moved on, the channel stays closed
+	default:
+		close(c.started)
+	}
 	ctx, abort := context.WithCancelCause(ctx)
 	defer abort(nil)
 	segs := Split(c.plan, len(c.agents))

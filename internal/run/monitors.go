@@ -58,7 +58,16 @@ func (s *Session) startMonitors(ctx context.Context) (stop func()) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = mr.m.Run(sctx, s.interval, func(smp scrape.Sample) {
+			// Scrapes follow the run's intervals (scrape.RunAligned), so
+			// each interval's sample is usually in hand when its snapshot
+			// is taken and charted live with it.
+			select {
+			case <-s.ctl.Started():
+			case <-sctx.Done():
+				return
+			}
+			_, start := s.ctl.Live()
+			_ = mr.m.RunAligned(sctx, start, s.interval, func(smp scrape.Sample) {
 				s.monMu.Lock()
 				mr.fold.Add(smp)
 				if s.attach && len(s.pending) < metrics.MaxSnapshotMonitorSamples {

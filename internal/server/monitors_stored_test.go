@@ -85,9 +85,12 @@ func TestRecordedRunStoresMonitorSamples(t *testing.T) {
 	if _, err := sess.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	if live < 2 {
+	// Every interval but the last (a scrape in flight at the end) has its
+	// sample in hand when it is sent (scrape.RunAligned).
+	if live < 3 {
 		t.Errorf("%d live intervals charted node's host CPU, want nearly all of 4", live)
 	}
+	t.Logf("%d live intervals charted node's host CPU", live)
 
 	// The stored intervals carry the samples (store.Snapshots leaves them
 	// out; MonitorSamples reads them).

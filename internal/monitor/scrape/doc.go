@@ -12,7 +12,8 @@
 // A scrape is bounded in time (at most the interval), body size and series
 // count; one that fails, times out or returns garbage is a Sample with Err
 // set, counted in Stats, and never blocks the caller past its timeout.
-// Samples are timestamped when the scrape is sent. Sample and Value are
+// Samples are timestamped when the scrape is sent; RunAligned sends one
+// a lead before each interval of a run ends (Lead). Sample and Value are
 // plain data (with JSON tags); Summarize folds a run's samples into the
 // min/mean/max/last of each series, and Monitor.Stats counts scrapes,
 // failures and dropped series. A Monitor is safe for concurrent use.

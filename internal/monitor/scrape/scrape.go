@@ -139,29 +139,58 @@ func (m *Monitor) Close() {
 }
 
 // Run scrapes every interval until ctx is done and hands each Sample to
-// emit, from Run's goroutine; emit must not block for long. A scrape's
-// timeout is at most the interval, so a stalled target costs one interval
-// per scrape and scrapes never pile up: a tick that comes while a scrape
-// is still running is skipped. Run returns ctx's error.
+// emit, from Run's goroutine; emit must not block for long. It is
+// RunAligned with intervals counted from now.
 func (m *Monitor) Run(ctx context.Context, interval time.Duration, emit func(Sample)) error {
+	return m.RunAligned(ctx, m.o.Now(), interval, emit)
+}
+
+// RunAligned scrapes once at once (the base for the first rates), then
+// once in each interval [start+k·interval, start+(k+1)·interval), a lead
+// before its end, until ctx is done, handing each Sample to emit from its
+// own goroutine; emit must not block for long. The lead (Lead) leaves
+// the scrape time to come back before the interval closes, so that a run
+// that takes a snapshot at each interval's end has the sample of that
+// interval in hand, and its rates cover nearly that interval. A scrape's
+// timeout is at most the interval, so a stalled target costs one interval
+// per scrape and scrapes never pile up: a due time passed while a scrape
+// was still running is skipped. RunAligned returns ctx's error.
+func (m *Monitor) RunAligned(ctx context.Context, start time.Time, interval time.Duration, emit func(Sample)) error {
 	if interval <= 0 {
 		interval = DefaultTimeout
 	}
 	timeout := min(m.o.Timeout, interval)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
+	timer := time.NewTimer(time.Hour) // reset before every wait
+	defer timer.Stop()
+	for k := int64(1); ; k++ {
 		s := m.scrape(ctx, timeout)
 		if ctx.Err() != nil {
 			return ctx.Err() // the run ended during the scrape: no sample, no failure
 		}
 		emit(s)
+		lead := Lead(interval, s.Took)
+		now := m.o.Now()
+		due := start.Add(time.Duration(k)*interval - lead)
+		if behind := now.Sub(due); behind >= 0 {
+			// Late (a slow scrape, a start in the past): the next due
+			// time still ahead, one per interval.
+			k += int64(behind/interval) + 1
+			due = due.Add((behind/interval + 1) * interval)
+		}
+		timer.Reset(due.Sub(now))
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-tick.C:
+		case <-timer.C:
 		}
 	}
+}
+
+// Lead is how long before an interval's end RunAligned scrapes, given
+// how long the last scrape took: twice that and 10 ms more, at least a
+// tenth of the interval and at most half of it.
+func Lead(interval, took time.Duration) time.Duration {
+	return min(max(2*took+10*time.Millisecond, interval/10), interval/2)
 }
 
 // Scrape scrapes the target once, within Options.Timeout. It never returns

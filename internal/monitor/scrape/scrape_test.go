@@ -471,3 +471,60 @@ func TestRunCancelledScrapeIsNotAFailure(t *testing.T) {
 		t.Errorf("emitted %d, stats %+v; want nothing for a scrape cut by the end of the run", emitted, st)
 	}
 }
+
+func TestLead(t *testing.T) {
+	for _, c := range []struct {
+		interval, took, want time.Duration
+	}{
+		{time.Second, 0, 100 * time.Millisecond},                                 // a tenth of the interval at least
+		{time.Second, 40 * time.Millisecond, 100 * time.Millisecond},             // 90 ms < a tenth
+		{time.Second, 100 * time.Millisecond, 210 * time.Millisecond},            // twice the scrape and 10 ms
+		{time.Second, 2 * time.Second, 500 * time.Millisecond},                   // half the interval at most
+		{250 * time.Millisecond, 30 * time.Millisecond, 70 * time.Millisecond},   // 70 ms > 25 ms
+		{250 * time.Millisecond, 200 * time.Millisecond, 125 * time.Millisecond}, // capped
+		{10 * time.Second, 300 * time.Millisecond, time.Second},                  // a tenth of 10 s
+		{10 * time.Second, 3 * time.Second, 5 * time.Second},                     // capped
+	} {
+		if got := scrape.Lead(c.interval, c.took); got != c.want {
+			t.Errorf("Lead(%v, %v) = %v, want %v", c.interval, c.took, got, c.want)
+		}
+	}
+}
+
+// TestRunAlignedScrapesInEachInterval: after the first scrape (at once:
+// the base for rates), one scrape per interval of the run, sent a lead
+// before the interval ends and back before it ends; a start in the past
+// skips the intervals gone by.
+func TestRunAlignedScrapesInEachInterval(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(20 * time.Millisecond)
+		w.Write([]byte("# TYPE g gauge\ng 1\n"))
+	}))
+	defer srv.Close()
+	for _, c := range []struct {
+		name  string
+		start time.Duration // from now
+	}{{"ahead", 150 * time.Millisecond}, {"past", -1050 * time.Millisecond}} {
+		t.Run(c.name, func(t *testing.T) {
+			m := newMonitor(t, scrape.Target{URL: srv.URL}, scrape.Options{})
+			const interval = 200 * time.Millisecond
+			start := time.Now().Add(c.start)
+			ctx, cancel := context.WithTimeout(context.Background(), 1100*time.Millisecond)
+			defer cancel()
+			var got []scrape.Sample
+			_ = m.RunAligned(ctx, start, interval, func(s scrape.Sample) { got = append(got, s) })
+			if len(got) < 4 {
+				t.Fatalf("%d samples in 1.1 s at 200 ms", len(got))
+			}
+			seen := map[int]bool{}
+			for _, s := range got[1:] {
+				k := int(s.T.Sub(start) / interval)
+				end := start.Add(time.Duration(k+1) * interval)
+				if s.T.Before(start) || seen[k] || end.Sub(s.T) > interval/2 || s.T.Add(s.Took).After(end) {
+					t.Errorf("sample at %v took %v: interval %d ends at %v (seen %v)", s.T.Sub(start), s.Took, k, end.Sub(start), seen[k])
+				}
+				seen[k] = true
+			}
+		})
+	}
+}
