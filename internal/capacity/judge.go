@@ -6,13 +6,16 @@ import (
 	"time"
 
 	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/result"
 )
 
-// Generator limits, as the run summary judges them (controller.StartLagLimit,
-// controller.CPUBusyFrac).
+// Generator limits are the run summary's (result.StartLagLimit,
+// result.CPUBusyFrac, result.WaitCores): a step is generator-limited by
+// the rules a run is.
 const (
-	lagLimit    = 10 * time.Millisecond
-	cpuBusyFrac = 0.9
+	lagLimit    = result.StartLagLimit
+	cpuBusyFrac = result.CPUBusyFrac
+	waitCores   = result.WaitCores
 	// vuSlack is how much more concurrency than Little's law at the
 	// baseline latency a rate may need before a full VU pool is the
 	// generator's fault, not the target's slowness.
@@ -274,7 +277,6 @@ func (sr *searcher) generator(win []metrics.Snapshot, total metrics.Snapshot, ra
 	// is and one interval's burst (a host's cron job) is not. Like the
 	// late reads it counts with the VU pool full: reads the OS runs late
 	// hold their VUs.
-	const waitCores = 0.25
 	if latencyFailed {
 		var waited, length float64
 		for _, s := range win {
