@@ -2,6 +2,7 @@ package controller
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -20,26 +21,50 @@ func lagOf(ds ...time.Duration) *metrics.Sketch {
 // The rules of a limited generator at their edges.
 func TestLimitReasonsAtTheEdges(t *testing.T) {
 	for _, tc := range []struct {
-		name      string
-		model     engine.Model
-		lag       *metrics.Sketch
-		dropped   int64
-		busy, ivs int
-		want      []string
+		name  string
+		model engine.Model
+		t     Tally
+		want  []string
 	}{
-		{"lag exactly at the limit", engine.Open, lagOf(StartLagLimit, StartLagLimit), 0, 0, 10, []string{}},
-		{"lag past the limit", engine.Open, lagOf(StartLagLimit + time.Millisecond), 0, 0, 10, []string{ReasonStartLag}},
-		{"lag in the closed model", engine.Closed, lagOf(time.Second), 0, 0, 10, []string{}},
-		{"no lag sketch", engine.Open, nil, 0, 0, 10, []string{}},
-		{"an empty lag sketch", engine.Open, metrics.NewSketch(), 0, 0, 10, []string{}},
-		{"one dropped", engine.Open, nil, 1, 0, 10, []string{ReasonDropped}},
-		{"busy a third of the time", engine.Open, nil, 0, 1, 3, []string{ReasonCPU}},
-		{"busy under a third", engine.Open, nil, 0, 1, 4, []string{}},
-		{"never busy, no intervals", engine.Open, nil, 0, 0, 0, []string{}},
-		{"all at once", engine.Open, lagOf(time.Second), 2, 5, 5, []string{ReasonStartLag, ReasonDropped, ReasonCPU}},
+		{"lag exactly at the limit", engine.Open, Tally{Lag: lagOf(StartLagLimit, StartLagLimit), Intervals: 10}, []string{}},
+		{"lag past the limit", engine.Open, Tally{Lag: lagOf(StartLagLimit + time.Millisecond), Intervals: 10}, []string{ReasonStartLag}},
+		{"lag in the closed model", engine.Closed, Tally{Lag: lagOf(time.Second), Intervals: 10}, []string{}},
+		{"no lag sketch", engine.Open, Tally{Intervals: 10}, []string{}},
+		{"an empty lag sketch", engine.Open, Tally{Lag: metrics.NewSketch(), Intervals: 10}, []string{}},
+		{"one dropped", engine.Open, Tally{Dropped: 1, Intervals: 10}, []string{ReasonDropped}},
+		{"busy a third of the time", engine.Open, Tally{Busy: 1, Intervals: 3}, []string{ReasonCPU}},
+		{"busy under a third", engine.Open, Tally{Busy: 1, Intervals: 4}, []string{}},
+		{"never busy, no intervals", engine.Open, Tally{}, []string{}},
+		// The scheduling latencies' p99 is past the limit when the value
+		// at rank 0.99·(n−1) is: 2 late of 100 (rank 98.01), not 1.
+		{"2 of 100 scheduling latencies late, closed model too", engine.Closed, Tally{SchedCount: 100, SchedLate: 2}, []string{ReasonSchedLatency}},
+		{"1 of 100 late", engine.Open, Tally{SchedCount: 100, SchedLate: 1}, []string{}},
+		{"11 of 1,000 late", engine.Open, Tally{SchedCount: 1000, SchedLate: 11}, []string{ReasonSchedLatency}},
+		{"10 of 1,000 late", engine.Open, Tally{SchedCount: 1000, SchedLate: 10}, []string{}},
+		{"the one latency measured, late", engine.Open, Tally{SchedCount: 1, SchedLate: 1}, []string{ReasonSchedLatency}},
+		{"none measured", engine.Open, Tally{}, []string{}},
+		{"every reason, in the summary's order", engine.Open, Tally{Lag: lagOf(time.Second), SchedCount: 10, SchedLate: 10, Dropped: 2, Busy: 5, Intervals: 5},
+			[]string{ReasonStartLag, ReasonSchedLatency, ReasonDropped, ReasonCPU}},
 	} {
-		if got := LimitReasons(tc.model, tc.lag, tc.dropped, tc.busy, tc.ivs); !reflect.DeepEqual(got, tc.want) {
+		if got := LimitReasons(tc.model, tc.t); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// The count rule agrees with the sketch's p99 on the latencies
+// themselves, at and around the boundary.
+func TestSchedCountsAgreeWithTheP99(t *testing.T) {
+	for n := 1; n <= 400; n += 7 {
+		for late := 0; late <= n && late <= 12; late++ {
+			s := metrics.NewSketch()
+			s.AddN(50*time.Microsecond, uint64(n-late))
+			s.AddN(20*time.Millisecond, uint64(late))
+			byP99 := s.Quantile(0.99) > StartLagLimit
+			byCount := slices.Contains(LimitReasons(engine.Closed, Tally{SchedCount: int64(s.Count()), SchedLate: int64(s.CountAbove(StartLagLimit))}), ReasonSchedLatency)
+			if byP99 != byCount {
+				t.Fatalf("%d late of %d: p99 %v, the counts say late %v", late, n, s.Quantile(0.99), byCount)
+			}
 		}
 	}
 }
@@ -59,10 +84,10 @@ func TestTruthCountsBusyIntervals(t *testing.T) {
 		{4, 3.65, 1},  // 91 %
 		{1, 0.899, 0}, // under 90 % of one core
 	} {
-		tr := &truth{res: AgentResult{Cores: tc.cores}, lag: metrics.NewSketch()}
+		tr := &truth{res: AgentResult{Cores: tc.cores}, t: Tally{Lag: metrics.NewSketch()}}
 		tr.add(&metrics.Snapshot{GeneratorCPU: tc.cpu})
-		if tr.busy != tc.busy {
-			t.Errorf("%v cores of %d: busy %d, want %d", tc.cpu, tc.cores, tr.busy, tc.busy)
+		if tr.t.Busy != tc.busy {
+			t.Errorf("%v cores of %d: busy %d, want %d", tc.cpu, tc.cores, tr.t.Busy, tc.busy)
 		}
 		if r := tr.result(engine.Open); r.Limited != (tc.busy == 1) || r.CPUMax != tc.cpu || r.Intervals != 1 {
 			t.Errorf("%v cores of %d: %+v", tc.cpu, tc.cores, r)

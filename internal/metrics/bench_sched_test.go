@@ -12,11 +12,17 @@ import (
 // BenchmarkMergeSched is BenchmarkMerge's merge of agents' snapshots that
 // each carry a scheduling-latency sketch.
 func BenchmarkMergeSched(b *testing.B) {
-	for _, agents := range []int{1, 10} {
-		b.Run(fmt.Sprintf("agents=%d", agents), func(b *testing.B) {
-			parts := make([]metrics.Snapshot, agents)
+	for _, c := range []struct {
+		agents int
+		named  bool // named agents: the merged snapshot keeps each one's part
+	}{{1, false}, {10, false}, {10, true}} {
+		b.Run(fmt.Sprintf("agents=%d,parts=%v", c.agents, c.named), func(b *testing.B) {
+			parts := make([]metrics.Snapshot, c.agents)
 			for a := range parts {
 				parts[a] = metrics.Snapshot{Start: t0, End: t0.Add(time.Second), GeneratorSched: schedSketch(uint64(a + 1))}
+				if c.named {
+					parts[a].Agent = fmt.Sprintf("agent-%d", a)
+				}
 			}
 			b.ReportAllocs()
 			for b.Loop() {

@@ -133,7 +133,8 @@ func EncodeSnapshot(s *Snapshot) ([]byte, error) {
 		}
 		a := &s.Agents[i]
 		pa := &snapshotpb.AgentPart{Name: a.Name, Cores: int64(a.Cores), Requests: a.Requests, Errors: a.Errors,
-			Iterations: a.Iterations, Dropped: a.Dropped, Due: a.Due, GeneratorCpu: a.GeneratorCPU, Intervals: int64(a.Intervals)}
+			Iterations: a.Iterations, Dropped: a.Dropped, Due: a.Due, GeneratorCpu: a.GeneratorCPU, Intervals: int64(a.Intervals),
+			SchedCount: a.SchedCount, SchedLate: a.SchedLate}
 		if a.Lag != nil && a.Lag.Count() > 0 {
 			pa.Lag = sketchToProto(a.Lag)
 		}
@@ -319,11 +320,14 @@ func decodeSnapshot(b []byte) (Snapshot, error) {
 	for i, pa := range p.Agents {
 		a := &s.Agents[i]
 		*a = AgentPart{Name: pa.Name, Requests: pa.Requests, Errors: pa.Errors, Iterations: pa.Iterations,
-			Dropped: pa.Dropped, Due: pa.Due, GeneratorCPU: pa.GeneratorCpu}
-		for _, v := range []int64{pa.Cores, pa.Requests, pa.Errors, pa.Iterations, pa.Dropped, pa.Due, pa.Intervals} {
+			Dropped: pa.Dropped, Due: pa.Due, GeneratorCPU: pa.GeneratorCpu, SchedCount: pa.SchedCount, SchedLate: pa.SchedLate}
+		for _, v := range []int64{pa.Cores, pa.Requests, pa.Errors, pa.Iterations, pa.Dropped, pa.Due, pa.Intervals, pa.SchedCount, pa.SchedLate} {
 			if v < 0 {
 				return Snapshot{}, fmt.Errorf("agent %q: negative count", pa.Name)
 			}
+		}
+		if pa.SchedLate > pa.SchedCount {
+			return Snapshot{}, fmt.Errorf("agent %q: %d late scheduling latencies of %d", pa.Name, pa.SchedLate, pa.SchedCount)
 		}
 		if pa.Cores > math.MaxInt32 || pa.Intervals > math.MaxInt32 || pa.Errors > pa.Requests {
 			return Snapshot{}, fmt.Errorf("agent %q: cores %d, intervals %d, errors %d of %d requests: out of range",

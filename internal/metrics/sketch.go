@@ -113,6 +113,23 @@ func (s *Sketch) Quantile(q float64) time.Duration {
 	return max(s.min, min(d, s.max))
 }
 
+// CountAbove returns how many of the values recorded are above d, within
+// RelativeAccuracy: the counts of the bins whose value is above d (those
+// Quantile answers from), none when d is at or above the exact max.
+func (s *Sketch) CountAbove(d time.Duration) uint64 {
+	if s.count == 0 || s.max <= d {
+		return 0
+	}
+	var n float64
+	s.dd.ForEach(func(v, c float64) bool {
+		if v > float64(d) {
+			n += c
+		}
+		return false
+	})
+	return min(uint64(math.Round(n)), s.count)
+}
+
 // MergeFrom adds every value recorded in o into s.
 func (s *Sketch) MergeFrom(o *Sketch) {
 	if o == nil || o.count == 0 {

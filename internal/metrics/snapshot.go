@@ -118,7 +118,18 @@ type AgentPart struct {
 	Lag          *Sketch // nil: none recorded
 	GeneratorCPU float64 // cores it used: the most of one interval, after Add
 	Intervals    int     // its snapshots in this part
+	// SchedCount is how many scheduling latencies it measured (its
+	// GeneratorSched's count) and SchedLate how many of them were over
+	// LateAfter: counts, exact over any span of parts, where a sketch per
+	// agent and interval would cost kilobytes of every interval kept.
+	SchedCount, SchedLate int64
 }
+
+// LateAfter is the delay past which the generator was late: the limit
+// the run summary judges start lag and scheduling latency by
+// (result.StartLagLimit), and past which an agent's scheduling latencies
+// count in AgentPart.SchedLate.
+const LateAfter = 10 * time.Millisecond
 
 func (a *AgentPart) add(b *AgentPart, sameInterval bool) {
 	a.Requests += b.Requests
@@ -139,6 +150,8 @@ func (a *AgentPart) add(b *AgentPart, sameInterval bool) {
 	}
 	a.Intervals += b.Intervals
 	a.Cores = max(a.Cores, b.Cores)
+	a.SchedCount += b.SchedCount
+	a.SchedLate += b.SchedLate
 }
 
 // MaxAgentParts is the most agents whose parts a merged snapshot keeps
@@ -177,6 +190,10 @@ func agentPart(p *Snapshot) AgentPart {
 	if p.Lag != nil && p.Lag.Count() > 0 {
 		a.Lag = NewSketch()
 		a.Lag.MergeFrom(p.Lag)
+	}
+	if p.GeneratorSched != nil {
+		a.SchedCount = int64(p.GeneratorSched.Count())
+		a.SchedLate = int64(p.GeneratorSched.CountAbove(LateAfter))
 	}
 	return a
 }

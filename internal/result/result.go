@@ -89,7 +89,7 @@ type AgentResult struct {
 // summary; a capacity step counts it as a limit when a latency objective
 // failed.
 const (
-	StartLagLimit = 10 * time.Millisecond
+	StartLagLimit = metrics.LateAfter
 	CPUBusyFrac   = 0.9
 	WaitCores     = 0.25
 )

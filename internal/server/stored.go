@@ -204,16 +204,15 @@ func keepDroppedNames(mons []report.MonitorData, run []report.MonitorSummary) {
 // was by end.
 func agentResults(model engine.Model, snaps []metrics.Snapshot, rows []report.AgentSummary, end time.Time) []controller.AgentResult {
 	type acc struct {
-		r    controller.AgentResult
-		lag  *metrics.Sketch
-		busy int
+		r controller.AgentResult
+		t controller.Tally
 	}
 	var order []string
 	by := map[string]*acc{}
 	get := func(name string) *acc {
 		a := by[name]
 		if a == nil {
-			a = &acc{r: controller.AgentResult{Name: name}, lag: metrics.NewSketch()}
+			a = &acc{r: controller.AgentResult{Name: name}, t: controller.Tally{Lag: metrics.NewSketch()}}
 			by[name] = a
 			order = append(order, name)
 		}
@@ -242,19 +241,22 @@ func agentResults(model engine.Model, snaps []metrics.Snapshot, rows []report.Ag
 			r.Cores = max(r.Cores, p.Cores)
 			r.CPUMax = max(r.CPUMax, p.GeneratorCPU)
 			if p.Cores > 0 && p.GeneratorCPU >= controller.CPUBusyFrac*float64(p.Cores) {
-				a.busy++
+				a.t.Busy++
 			}
 			if p.Lag != nil {
-				a.lag.MergeFrom(p.Lag)
+				a.t.Lag.MergeFrom(p.Lag)
 			}
+			a.t.SchedCount += p.SchedCount
+			a.t.SchedLate += p.SchedLate
 		}
 	}
 	out := make([]controller.AgentResult, 0, len(order))
 	for _, name := range order {
 		a := by[name]
-		a.r.Reasons = controller.LimitReasons(model, a.lag, a.r.Dropped, a.busy, a.r.Intervals)
-		if a.lag.Count() > 0 {
-			a.r.StartLagP99 = a.lag.Quantile(0.99)
+		a.t.Dropped, a.t.Intervals = a.r.Dropped, a.r.Intervals
+		a.r.Reasons = controller.LimitReasons(model, a.t)
+		if a.t.Lag.Count() > 0 {
+			a.r.StartLagP99 = a.t.Lag.Quantile(0.99)
 		}
 		a.r.Limited = len(a.r.Reasons) > 0
 		out = append(out, a.r)

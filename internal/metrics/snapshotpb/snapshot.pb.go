@@ -517,17 +517,22 @@ func (x *MonitorValue) GetValue() float64 {
 
 // AgentPart is one agent's own part of a merged interval.
 type AgentPart struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Cores         int64                  `protobuf:"varint,2,opt,name=cores,proto3" json:"cores,omitempty"` // cores it may use; 0: unknown
-	Requests      int64                  `protobuf:"varint,3,opt,name=requests,proto3" json:"requests,omitempty"`
-	Errors        int64                  `protobuf:"varint,4,opt,name=errors,proto3" json:"errors,omitempty"`
-	Iterations    int64                  `protobuf:"varint,5,opt,name=iterations,proto3" json:"iterations,omitempty"`
-	Dropped       int64                  `protobuf:"varint,6,opt,name=dropped,proto3" json:"dropped,omitempty"`
-	Due           int64                  `protobuf:"varint,7,opt,name=due,proto3" json:"due,omitempty"`
-	Lag           *Sketch                `protobuf:"bytes,8,opt,name=lag,proto3" json:"lag,omitempty"`                                         // absent: no lag recorded
-	GeneratorCpu  float64                `protobuf:"fixed64,9,opt,name=generator_cpu,json=generatorCpu,proto3" json:"generator_cpu,omitempty"` // cores it used
-	Intervals     int64                  `protobuf:"varint,10,opt,name=intervals,proto3" json:"intervals,omitempty"`                           // its snapshots in this part
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Name         string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Cores        int64                  `protobuf:"varint,2,opt,name=cores,proto3" json:"cores,omitempty"` // cores it may use; 0: unknown
+	Requests     int64                  `protobuf:"varint,3,opt,name=requests,proto3" json:"requests,omitempty"`
+	Errors       int64                  `protobuf:"varint,4,opt,name=errors,proto3" json:"errors,omitempty"`
+	Iterations   int64                  `protobuf:"varint,5,opt,name=iterations,proto3" json:"iterations,omitempty"`
+	Dropped      int64                  `protobuf:"varint,6,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	Due          int64                  `protobuf:"varint,7,opt,name=due,proto3" json:"due,omitempty"`
+	Lag          *Sketch                `protobuf:"bytes,8,opt,name=lag,proto3" json:"lag,omitempty"`                                         // absent: no lag recorded
+	GeneratorCpu float64                `protobuf:"fixed64,9,opt,name=generator_cpu,json=generatorCpu,proto3" json:"generator_cpu,omitempty"` // cores it used
+	Intervals    int64                  `protobuf:"varint,10,opt,name=intervals,proto3" json:"intervals,omitempty"`                           // its snapshots in this part
+	// Its scheduling latencies (the count of generator_sched in its own
+	// snapshots) and how many of them were over 10 ms (metrics.LateAfter).
+	// 0 (absent): none measured, or a writer older than them.
+	SchedCount    int64 `protobuf:"varint,11,opt,name=sched_count,json=schedCount,proto3" json:"sched_count,omitempty"`
+	SchedLate     int64 `protobuf:"varint,12,opt,name=sched_late,json=schedLate,proto3" json:"sched_late,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -628,6 +633,20 @@ func (x *AgentPart) GetGeneratorCpu() float64 {
 func (x *AgentPart) GetIntervals() int64 {
 	if x != nil {
 		return x.Intervals
+	}
+	return 0
+}
+
+func (x *AgentPart) GetSchedCount() int64 {
+	if x != nil {
+		return x.SchedCount
+	}
+	return 0
+}
+
+func (x *AgentPart) GetSchedLate() int64 {
+	if x != nil {
+		return x.SchedLate
 	}
 	return 0
 }
@@ -1151,7 +1170,7 @@ const file_snapshot_proto_rawDesc = "" +
 	"\x06labels\x18\x02 \x03(\rR\x06labels\x12\x12\n" +
 	"\x04unit\x18\x03 \x01(\rR\x04unit\x12\x18\n" +
 	"\aderived\x18\x04 \x01(\bR\aderived\x12\x14\n" +
-	"\x05value\x18\x05 \x01(\x01R\x05value\"\xa5\x02\n" +
+	"\x05value\x18\x05 \x01(\x01R\x05value\"\xe5\x02\n" +
 	"\tAgentPart\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05cores\x18\x02 \x01(\x03R\x05cores\x12\x1a\n" +
@@ -1165,7 +1184,11 @@ const file_snapshot_proto_rawDesc = "" +
 	"\x03lag\x18\b \x01(\v2\x19.surge.snapshot.v1.SketchR\x03lag\x12#\n" +
 	"\rgenerator_cpu\x18\t \x01(\x01R\fgeneratorCpu\x12\x1c\n" +
 	"\tintervals\x18\n" +
-	" \x01(\x03R\tintervals\"\xfb\x02\n" +
+	" \x01(\x03R\tintervals\x12\x1f\n" +
+	"\vsched_count\x18\v \x01(\x03R\n" +
+	"schedCount\x12\x1d\n" +
+	"\n" +
+	"sched_late\x18\f \x01(\x03R\tschedLate\"\xfb\x02\n" +
 	"\bEndpoint\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x12\x1a\n" +
