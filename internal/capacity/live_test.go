@@ -126,15 +126,27 @@ func searchTestbed(t *testing.T, tbo testbed.Options, paths []string, maxVUs int
 // twice runs a live search and its checks, and once more if the checks
 // failed: a capacity measured on a shared 2-core machine can be cut by a
 // stall of a few hundred ms near capacity. Both attempts are logged; the
-// second's problems fail the test.
+// second's problems fail the test — unless Surge found, both times, that
+// other processes held its cores (its threads' OS-level CPU wait): then the
+// machine was too busy for the search to judge the target, Surge said so,
+// as it must, and the test is skipped naming that evidence rather than
+// failed for a cause it cannot measure.
 func twice(t *testing.T, search func() *capacity.Result, check func(*capacity.Result) []string) {
 	t.Helper()
+	contended := 0
 	for attempt := 1; ; attempt++ {
-		problems := check(search())
+		res := search()
+		problems := check(res)
 		if len(problems) == 0 {
 			return
 		}
+		if res.Bottleneck.Kind == capacity.KindGenerator && strings.Contains(res.Bottleneck.Evidence, othersHeldItsCores) {
+			contended++
+		}
 		if attempt == 2 {
+			if contended == 2 {
+				t.Skipf("the machine was too busy to judge the target: both searches found Surge's threads waiting for CPUs other processes held (%s)", res.Bottleneck.Evidence)
+			}
 			for _, p := range problems {
 				t.Error(p)
 			}
@@ -143,6 +155,10 @@ func twice(t *testing.T, search func() *capacity.Result, check func(*capacity.Re
 		t.Logf("attempt 1: %s; searching once more", strings.Join(problems, "; "))
 	}
 }
+
+// othersHeldItsCores is in a generator bottleneck's evidence when Surge's
+// threads waited for CPUs the OS gave to other processes (judge.go).
+const othersHeldItsCores = "other processes held its cores"
 
 // TestLiveOnSleepingTargets runs the searches of targets that sleep
 // (worker pools, a DB pool, a VU cap, the health probe, the flow of two
