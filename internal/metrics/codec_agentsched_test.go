@@ -1,7 +1,6 @@
 package metrics_test
 
 import (
-	"bytes"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -101,22 +100,7 @@ func TestCodecGoldenAgentSched(t *testing.T) {
 	for i := range s.Agents {
 		s.Agents[i].SchedCount, s.Agents[i].SchedLate = int64(1000*(i+1)), int64(7*i)
 	}
-	path := filepath.Join("testdata", "snapshot-v1-agentsched.pb")
-	got := encode(t, s)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("the encoding of the fixed snapshot changed (%d bytes, golden %d): a wire change", len(got), len(want))
-	}
-	d := decode(t, want)
-	sameSnapshot(t, s, d)
+	_, d := golden(t, "snapshot-v1-agentsched.pb", s)
 	sameMonitorsAndAgents(t, s, d)
 	for i := range s.Agents {
 		if g, w := d.Agents[i], s.Agents[i]; g.SchedCount != w.SchedCount || g.SchedLate != w.SchedLate {

@@ -76,22 +76,7 @@ func sameMonitorsAndAgents(t *testing.T, want, got metrics.Snapshot) {
 // same bytes as before they existed, so every stored run still reads.
 func TestCodecGoldenMonitorsAndAgents(t *testing.T) {
 	s := withMonitors(testSnapshot(rand.New(rand.NewPCG(10, 20)), 4))
-	path := filepath.Join("testdata", "snapshot-v1-monitors.pb")
-	got := encode(t, s)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("the encoding of the fixed snapshot changed (%d bytes, golden %d): a wire change", len(got), len(want))
-	}
-	d := decode(t, want)
-	sameSnapshot(t, s, d)
+	want, d := golden(t, "snapshot-v1-monitors.pb", s)
 	sameMonitorsAndAgents(t, s, d)
 	// Equal snapshots give equal bytes, whatever the order of map keys.
 	for range 20 {

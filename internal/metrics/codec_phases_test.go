@@ -89,22 +89,7 @@ func samePhases(t *testing.T, want, got metrics.Snapshot) {
 func TestCodecGoldenPhases(t *testing.T) {
 	r := rand.New(rand.NewPCG(50, 60))
 	s := withPhases(testSnapshot(r, 8), r)
-	path := filepath.Join("testdata", "snapshot-v1-phases.pb")
-	got := encode(t, s)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("the encoding of the fixed snapshot changed (%d bytes, golden %d): a wire change", len(got), len(want))
-	}
-	d := decode(t, want)
-	sameSnapshot(t, s, d)
+	want, d := golden(t, "snapshot-v1-phases.pb", s)
 	samePhases(t, s, d)
 	if d.Endpoints[4].Phases.Sketch(metrics.PhaseWait) != nil || d.Endpoints[2].Phases.Sketch(metrics.PhaseQueued) != nil {
 		t.Error("a phase that was never recorded decoded as one")

@@ -338,22 +338,7 @@ func TestCodecRefusesBadInput(t *testing.T) {
 // added field, and say so in docs/snapshots.md.
 func TestCodecGolden(t *testing.T) {
 	s := testSnapshot(rand.New(rand.NewPCG(10, 20)), 4)
-	path := filepath.Join("testdata", "snapshot-v1.pb")
-	got := encode(t, s)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("the encoding of the fixed snapshot changed (%d bytes, golden %d): a wire change; see the comment", len(got), len(want))
-	}
-	// And the stored bytes still decode to the snapshot.
-	sameSnapshot(t, s, decode(t, want))
+	golden(t, "snapshot-v1.pb", s)
 }
 
 // maxDecodeAlloc is what decoding one input may allocate at most: the
@@ -496,4 +481,28 @@ func emptyEntries(t *testing.T) []byte {
 		p.Messages = append(p.Messages, &snapshotpb.MessageCount{Message: fmt.Sprint(i)})
 	}
 	return marshal(t, p)
+}
+
+// golden checks s's encoding against the fixture testdata/NAME (rewritten
+// with -update), and that the fixture decodes to s; it returns the
+// fixture and what it decoded to. Every golden test adds its own checks.
+func golden(t *testing.T, name string, s metrics.Snapshot) ([]byte, metrics.Snapshot) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	got := encode(t, s)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("the encoding of the fixed snapshot changed (%d bytes, golden %d): a wire change (see TestCodecGolden)", len(got), len(want))
+	}
+	d := decode(t, want)
+	sameSnapshot(t, s, d)
+	return want, d
 }

@@ -62,22 +62,7 @@ func TestCodecWaitRoundTrip(t *testing.T) {
 func TestCodecGoldenWait(t *testing.T) {
 	s := testSnapshot(rand.New(rand.NewPCG(70, 80)), 9)
 	s.GeneratorWait = 0.3125
-	path := filepath.Join("testdata", "snapshot-v1-wait.pb")
-	got := encode(t, s)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("the encoding of the fixed snapshot changed (%d bytes, golden %d): a wire change", len(got), len(want))
-	}
-	d := decode(t, want)
-	sameSnapshot(t, s, d)
+	want, d := golden(t, "snapshot-v1-wait.pb", s)
 	if d.GeneratorWait != 0.3125 {
 		t.Errorf("golden generator_wait %v, want 0.3125", d.GeneratorWait)
 	}
