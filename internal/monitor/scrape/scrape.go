@@ -162,21 +162,20 @@ func (m *Monitor) RunAligned(ctx context.Context, start time.Time, interval time
 	timeout := min(m.o.Timeout, interval)
 	timer := time.NewTimer(time.Hour) // reset before every wait
 	defer timer.Stop()
-	for k := int64(1); ; k++ {
+	for {
 		s := m.scrape(ctx, timeout)
 		if ctx.Err() != nil {
 			return ctx.Err() // the run ended during the scrape: no sample, no failure
 		}
 		emit(s)
+		// The next due time still ahead: a lead before the end of the
+		// interval now is in, or of the one after it once that time has
+		// passed (a slow scrape, a start in the past); never before the
+		// first interval's.
 		lead := Lead(interval, s.Took)
 		now := m.o.Now()
-		due := start.Add(time.Duration(k)*interval - lead)
-		if behind := now.Sub(due); behind >= 0 {
-			// Late (a slow scrape, a start in the past): the next due
-			// time still ahead, one per interval.
-			k += int64(behind/interval) + 1
-			due = due.Add((behind/interval + 1) * interval)
-		}
+		j := max(now.Sub(start.Add(-lead))/interval+1, 1)
+		due := start.Add(j*interval - lead)
 		timer.Reset(due.Sub(now))
 		select {
 		case <-ctx.Done():

@@ -528,3 +528,20 @@ func TestRunAlignedScrapesInEachInterval(t *testing.T) {
 		})
 	}
 }
+
+// An interval of 0 is the default interval (1 s): one scrape at once and
+// none more within 300 ms.
+func TestRunAlignedDefaultInterval(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("# TYPE g gauge\ng 1\n"))
+	}))
+	defer srv.Close()
+	m := newMonitor(t, scrape.Target{URL: srv.URL}, scrape.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	n := 0
+	_ = m.RunAligned(ctx, time.Now(), 0, func(scrape.Sample) { n++ })
+	if n != 1 {
+		t.Errorf("%d samples in 300 ms at the default interval, want the first one only", n)
+	}
+}
