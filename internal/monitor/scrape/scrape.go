@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -268,12 +269,12 @@ func (m *Monitor) fetch(ctx context.Context, timeout time.Duration, t0 time.Time
 
 // parseBody filters, bounds and parses one body scraped at t0.
 func (m *Monitor) parseBody(body []byte, t0 time.Time) (*parsed, error) {
-	body, n := m.filter(body)
+	body, n := m.filter(openMetricsEOF(body))
 	if n > MaxSampleLines {
 		return nil, fmt.Errorf("%d sample lines, more than %d (an allow-list keeps fewer)", n, MaxSampleLines)
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(bytes.NewReader(openMetricsEOF(body)))
+	fams, err := parser.TextToMetricFamilies(bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("parsing: %w", err)
 	}
@@ -329,6 +330,14 @@ func (m *Monitor) filter(body []byte) ([]byte, int) {
 		if comment {
 			if f := bytes.Fields(t); len(f) >= 3 && (string(f[1]) == "HELP" || string(f[1]) == "TYPE") {
 				name = f[2]
+				if q, ok := quotedName(f[2]); ok {
+					name = q
+				}
+			}
+		} else if t[0] == '{' {
+			// A quoted (UTF-8) metric name: {"name", label="v"} 1.
+			if q, ok := quotedName(bytes.TrimLeft(t[1:], " \t")); ok {
+				name = q
 			}
 		} else {
 			name = t
@@ -349,6 +358,29 @@ func (m *Monitor) filter(body []byte) ([]byte, int) {
 	return out, n
 }
 
+// quotedName reads the quoted metric name b starts with ("name" …) as
+// the exposition format quotes UTF-8 names; ok is false when b does not
+// start with a quoted string, or when that string is a label's name
+// ("label"="v"), not the metric's.
+func quotedName(b []byte) ([]byte, bool) {
+	if len(b) < 2 || b[0] != '"' {
+		return nil, false
+	}
+	for i := 1; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++ // an escaped character
+		case '"':
+			q, err := strconv.Unquote(string(b[:i+1]))
+			if err != nil || bytes.HasPrefix(bytes.TrimLeft(b[i+1:], " \t"), []byte("=")) {
+				return nil, false
+			}
+			return []byte(q), true
+		}
+	}
+	return nil, false
+}
+
 // needed reports whether the lines of metric name (a histogram's or
 // summary's sample names included) are parsed under the allow-list.
 func (m *Monitor) needed(name string) bool {
@@ -363,14 +395,26 @@ func (m *Monitor) needed(name string) bool {
 	return false
 }
 
-// openMetricsEOF cuts an OpenMetrics body at its "# EOF" line, which the
-// text parser would otherwise read as a comment anyway; it keeps anything
-// after it (which OpenMetrics forbids) from being parsed.
+// openMetricsEOF cuts an OpenMetrics body at its "# EOF" line (the whole
+// line, first or not; "# EOFs" is a comment), which the text parser would
+// otherwise read as a comment anyway; it keeps anything after it (which
+// OpenMetrics forbids) from being parsed or counted.
 func openMetricsEOF(b []byte) []byte {
-	if i := bytes.Index(b, []byte("\n# EOF")); i >= 0 {
-		return b[:i+1]
+	eof := []byte("# EOF")
+	for from := 0; ; {
+		i := bytes.Index(b[from:], eof)
+		if i < 0 {
+			return b
+		}
+		i += from
+		end := i + len(eof)
+		atStart := i == 0 || b[i-1] == '\n'
+		atEnd := end == len(b) || b[end] == '\n' || (b[end] == '\r' && (end+1 == len(b) || b[end+1] == '\n'))
+		if atStart && atEnd {
+			return b[:i]
+		}
+		from = end
 	}
-	return b
 }
 
 // allowed reports whether the allow-list keeps metric name.
@@ -474,7 +518,12 @@ func parse(fams map[string]*dto.MetricFamily, t time.Time) (*parsed, error) {
 			case dto.MetricType_HISTOGRAM:
 				h := mt.GetHistogram()
 				s.count = float64(h.GetSampleCount())
+				seen := make(map[float64]bool, len(h.GetBucket()))
 				for _, b := range h.GetBucket() {
+					if seen[b.GetUpperBound()] {
+						return nil, fmt.Errorf("series %s has the bucket le=%g twice", seriesKey(name, labels), b.GetUpperBound())
+					}
+					seen[b.GetUpperBound()] = true
 					s.buckets = append(s.buckets, bucket{b.GetUpperBound(), float64(b.GetCumulativeCount())})
 				}
 			case dto.MetricType_SUMMARY:
