@@ -97,6 +97,9 @@ func TestFilterKeepsBodyShape(t *testing.T) {
 		{"quoted name", "{\"a.b\"} 5\nc 1\n", nil, map[string]float64{"a.b": 5, "c": 1}, ""},
 		{"quoted name, allowed", "{\"a.b\"} 5\nc 1\n", []string{"a.b"}, map[string]float64{"a.b": 5}, ""},
 		{"quoted name in TYPE, allowed", "# TYPE \"a.b\" gauge\n{ \"a.b\" } 5\n", []string{"a.*"}, map[string]float64{"a.b": 5}, ""},
+		{"quoted name with an escaped quote, allowed", "{\"a\\\"b\"} 5\n", []string{"a\"b"}, map[string]float64{"a\"b": 5}, ""},
+		{"an unterminated quoted name, allowed", "{\"abc\n", []string{"abc"}, map[string]float64{}, ""},
+		{"EOF with CR at the very end", "a 1\n# EOF\r", nil, map[string]float64{"a": 1}, ""},
 		{"a quoted label first is no name", "{\"x\"=\"1\"} 5\n", []string{"x"}, map[string]float64{}, ""},
 		// A histogram with one bucket twice is refused, as a series twice is
 		// (its quantile depended on how the sort ordered the two).
