@@ -124,23 +124,7 @@ func TestGeneratorSchedReasonAndItsLimits(t *testing.T) {
 			o := tc.o
 			o.SLO, o.Window, o.Start, o.Max = slo(t, tc.slo...), 4*time.Second, 100, 100
 			res := schedSearch(t, o, tc.f, constSched(tc.sched))
-			if len(res.Steps) == 0 {
-				t.Fatal("no step")
-			}
-			st := res.Steps[0]
-			got := strings.Join(st.GeneratorReasons, "; ")
-			switch {
-			case tc.why == "" && st.GeneratorLimited:
-				t.Errorf("generator-limited (%s); want the target's own failure", got)
-			case tc.why != "" && (!st.GeneratorLimited || !strings.Contains(got, tc.why)):
-				t.Errorf("limited %v (%s); want %q", st.GeneratorLimited, got, tc.why)
-			}
-			if n := strings.Count(tc.why, "; ") + 1; tc.why != "" && len(st.GeneratorReasons) != n {
-				t.Errorf("reasons %q; want %d", st.GeneratorReasons, n)
-			}
-			if st.OK == tc.notOK {
-				t.Errorf("ok %v; want %v", st.OK, !tc.notOK)
-			}
+			checkFirstStep(t, res, tc.why, tc.notOK)
 		})
 	}
 }
@@ -226,5 +210,29 @@ func TestSearchLeavesTheTargetsQueueToTheTarget(t *testing.T) {
 		if s.GeneratorLimited {
 			t.Errorf("step at %v/s limited by %v; its latency is the target's queue", s.Rate, s.GeneratorReasons)
 		}
+	}
+}
+
+// checkFirstStep checks the generator verdict of res's first step: not
+// generator-limited when why is "", else limited with reasons that hold
+// why, as many as why has parts ("a; b" is two); and its pass or fail.
+func checkFirstStep(t *testing.T, res *capacity.Result, why string, notOK bool) {
+	t.Helper()
+	if len(res.Steps) == 0 {
+		t.Fatal("no step")
+	}
+	st := res.Steps[0]
+	got := strings.Join(st.GeneratorReasons, "; ")
+	switch {
+	case why == "" && st.GeneratorLimited:
+		t.Errorf("generator-limited (%s); want the target's own failure", got)
+	case why != "" && (!st.GeneratorLimited || !strings.Contains(got, why)):
+		t.Errorf("limited %v (%s); want %q", st.GeneratorLimited, got, why)
+	}
+	if n := strings.Count(why, "; ") + 1; why != "" && len(st.GeneratorReasons) != n {
+		t.Errorf("reasons %q; want %d", st.GeneratorReasons, n)
+	}
+	if st.OK == notOK {
+		t.Errorf("ok %v; want %v", st.OK, !notOK)
 	}
 }

@@ -95,23 +95,7 @@ func TestGeneratorWaitReasonAndItsLimits(t *testing.T) {
 			o := tc.o
 			o.SLO, o.Window, o.Start, o.Max = slo(t, tc.slo...), 4*time.Second, 100, 100
 			res := waitSearch(t, o, tc.f, tc.wait)
-			if len(res.Steps) == 0 {
-				t.Fatal("no step")
-			}
-			st := res.Steps[0]
-			got := strings.Join(st.GeneratorReasons, "; ")
-			switch {
-			case tc.why == "" && st.GeneratorLimited:
-				t.Errorf("generator-limited (%s); want the target's own failure", got)
-			case tc.why != "" && (!st.GeneratorLimited || !strings.Contains(got, tc.why)):
-				t.Errorf("limited %v (%s); want %q", st.GeneratorLimited, got, tc.why)
-			}
-			if tc.why != "" && len(st.GeneratorReasons) != 1 {
-				t.Errorf("reasons %q; want the wait alone", st.GeneratorReasons)
-			}
-			if st.OK == tc.notOK {
-				t.Errorf("ok %v; want %v", st.OK, !tc.notOK)
-			}
+			checkFirstStep(t, res, tc.why, tc.notOK)
 		})
 	}
 }
