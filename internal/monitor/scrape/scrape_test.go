@@ -503,9 +503,15 @@ func TestLead(t *testing.T) {
 // the base for rates), one scrape per interval of the run, sent a lead
 // before the interval ends and back before it ends; a start in the past
 // skips the intervals gone by.
+//
+// Each scrape takes 50 ms, so the lead is capped at half the interval
+// (100 ms) and a scrape is back ~50 ms before its interval ends; "before"
+// allows 25 ms of a busy host's jitter, which still fails a scrape sent at
+// the end (50 ms late).
 func TestRunAlignedScrapesInEachInterval(t *testing.T) {
+	const took, jitter = 50 * time.Millisecond, 25 * time.Millisecond
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(took)
 		w.Write([]byte("# TYPE g gauge\ng 1\n"))
 	}))
 	defer srv.Close()
@@ -528,7 +534,7 @@ func TestRunAlignedScrapesInEachInterval(t *testing.T) {
 			for _, s := range got[1:] {
 				k := int(s.T.Sub(start) / interval)
 				end := start.Add(time.Duration(k+1) * interval)
-				if s.T.Before(start) || seen[k] || end.Sub(s.T) > interval/2 || s.T.Add(s.Took).After(end) {
+				if s.T.Before(start) || seen[k] || end.Sub(s.T) > interval/2 || s.T.Add(s.Took).After(end.Add(jitter)) {
 					t.Errorf("sample at %v took %v: interval %d ends at %v (seen %v)", s.T.Sub(start), s.Took, k, end.Sub(start), seen[k])
 				}
 				seen[k] = true
