@@ -99,8 +99,10 @@ func TestHostAndSelf(t *testing.T) {
 			t.Errorf("no %s", name)
 		}
 	}
-	if n := len(fams["node_cpu_seconds_total"].GetMetric()); n != 8*runtime.NumCPU() {
-		t.Errorf("%d node_cpu_seconds_total series, want 8 modes × %d CPUs", n, runtime.NumCPU())
+	// The host's CPUs as /proc/stat lists them: runtime.NumCPU counts the
+	// ones this process may run on (taskset, a container's cpuset).
+	if n, cpus := len(fams["node_cpu_seconds_total"].GetMetric()), procStatCPUs(t); n != 8*cpus {
+		t.Errorf("%d node_cpu_seconds_total series, want 8 modes × %d CPUs", n, cpus)
 	}
 	if v, _ := find(fams, "node_cpu_seconds_total", "cpu", "0", "mode", "idle"); v <= 0 {
 		t.Errorf("cpu 0 idle = %v", v)
@@ -310,4 +312,20 @@ func BenchmarkFamilies(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// procStatCPUs counts the "cpuN" lines of /proc/stat.
+func procStatCPUs(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && len(f[0]) > 3 && strings.HasPrefix(f[0], "cpu") {
+			n++
+		}
+	}
+	return n
 }

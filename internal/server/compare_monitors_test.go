@@ -20,7 +20,7 @@ import (
 )
 
 // Two recorded runs of the same load on targets that burn 1 ms and then
-// 8 ms of CPU per request (the testbed's background CPU), watched by a
+// 12 ms of CPU per request (the testbed's background CPU), watched by a
 // real surge monitor on this process (the targets run in it): GET
 // /api/v1/compare reports the process's CPU of its limit as worse, beyond
 // noise, and names it in the reason, after the load's verdict.
@@ -36,7 +36,7 @@ func TestCompareReportsTheTargetsCPU(t *testing.T) {
 	defer cancel()
 	record := func(cpu time.Duration) string {
 		tb := testutil.StartTarget(t, testbed.Options{Workers: 8, WorkTime: time.Millisecond, BackgroundCPU: cpu})
-		rate, d := 40.0, 3*time.Second
+		rate, d := 40.0, 5*time.Second
 		plan, err := scenario.Quick(scenario.QuickRequest{URL: tb.URL() + "/work", Method: "GET"}, scenario.Overrides{Rate: &rate, Duration: &d,
 			Monitors: []scenario.Monitor{{Name: "self", URL: mon.URL + "/metrics"}}})
 		if err != nil {
@@ -55,7 +55,7 @@ func TestCompareReportsTheTargetsCPU(t *testing.T) {
 		}
 		return rec.ID()
 	}
-	a, b := record(time.Millisecond), record(8*time.Millisecond)
+	a, b := record(time.Millisecond), record(12*time.Millisecond)
 	var c struct {
 		compare.Comparison
 	}
