@@ -21,6 +21,7 @@ import (
 
 	"github.com/surgeload/surge/internal/monitor"
 	"github.com/surgeload/surge/internal/promtext"
+	"github.com/surgeload/surge/internal/testutil"
 )
 
 // expose samples s once and parses the text as a scraper would.
@@ -101,7 +102,7 @@ func TestHostAndSelf(t *testing.T) {
 	}
 	// The host's CPUs as /proc/stat lists them: runtime.NumCPU counts the
 	// ones this process may run on (taskset, a container's cpuset).
-	if n, cpus := len(fams["node_cpu_seconds_total"].GetMetric()), procStatCPUs(t); n != 8*cpus {
+	if n, cpus := len(fams["node_cpu_seconds_total"].GetMetric()), testutil.HostCPUs(t); n != 8*cpus {
 		t.Errorf("%d node_cpu_seconds_total series, want 8 modes × %d CPUs", n, cpus)
 	}
 	if v, _ := find(fams, "node_cpu_seconds_total", "cpu", "0", "mode", "idle"); v <= 0 {
@@ -314,18 +315,3 @@ func BenchmarkFamilies(b *testing.B) {
 	}
 }
 
-// procStatCPUs counts the "cpuN" lines of /proc/stat.
-func procStatCPUs(t *testing.T) int {
-	t.Helper()
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) > 0 && len(f[0]) > 3 && strings.HasPrefix(f[0], "cpu") {
-			n++
-		}
-	}
-	return n
-}

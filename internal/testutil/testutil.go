@@ -5,6 +5,8 @@
 package testutil
 
 import (
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/surgeload/surge/internal/testbed"
@@ -19,4 +21,23 @@ func StartTarget(t testing.TB, o testbed.Options) *testbed.Server {
 	}
 	t.Cleanup(func() { _ = tb.Close() })
 	return tb
+}
+
+// HostCPUs is the number of CPUs /proc/stat lists: the host's, where
+// runtime.NumCPU counts those this process may run on (taskset, a
+// container's cpuset). A host-wide figure such as node_exporter's busy
+// cores is bounded by this one.
+func HostCPUs(t testing.TB) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && len(f[0]) > 3 && strings.HasPrefix(f[0], "cpu") {
+			n++
+		}
+	}
+	return n
 }

@@ -163,19 +163,30 @@ func (m *Monitor) RunAligned(ctx context.Context, start time.Time, interval time
 	timeout := min(m.o.Timeout, interval)
 	timer := time.NewTimer(time.Hour) // reset before every wait
 	defer timer.Stop()
-	for {
+	// next is the lowest j whose due time, start + j·interval - lead, may
+	// come next: the end of interval j-1. The first scrape (the base, at
+	// once) leaves the interval it was sent in open to an aligned one;
+	// after that, an interval already scraped is not scraped again — a
+	// fast scrape after a slow one shortens the lead, and without this its
+	// due time could fall in the interval just scraped, a second sample
+	// a few ms after the first whose rates are mostly the counters' ticks.
+	next := time.Duration(1)
+	for first := true; ; first = false {
 		s := m.scrape(ctx, timeout)
 		if ctx.Err() != nil {
 			return ctx.Err() // the run ended during the scrape: no sample, no failure
 		}
 		emit(s)
+		if !first && !s.T.Before(start) {
+			next = max(next, s.T.Sub(start)/interval+2)
+		}
 		// The next due time still ahead: a lead before the end of the
 		// interval now is in, or of the one after it once that time has
 		// passed (a slow scrape, a start in the past); never before the
-		// first interval's.
+		// first interval's, nor in an interval scraped already.
 		lead := Lead(interval, s.Took)
 		now := m.o.Now()
-		j := max(now.Sub(start.Add(-lead))/interval+1, 1)
+		j := max(now.Sub(start.Add(-lead))/interval+1, next)
 		due := start.Add(j*interval - lead)
 		timer.Reset(due.Sub(now))
 		select {

@@ -543,6 +543,41 @@ func TestRunAlignedScrapesInEachInterval(t *testing.T) {
 	}
 }
 
+// TestRunAlignedOneScrapeAnInterval: scrapes that alternate slow (40 ms)
+// and fast alternate the lead (90 and 20 ms at 200 ms intervals); a fast
+// scrape sent 90 ms before its interval's end must not schedule another
+// 20 ms before the same end — a second sample a few ms after the first,
+// whose rates would be the counters' ticks (0, then double).
+func TestRunAlignedOneScrapeAnInterval(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if n.Add(1)%2 == 0 {
+			time.Sleep(40 * time.Millisecond)
+		}
+		w.Write([]byte("# TYPE g gauge\ng 1\n"))
+	}))
+	defer srv.Close()
+	m := newMonitor(t, scrape.Target{URL: srv.URL}, scrape.Options{})
+	const interval = 200 * time.Millisecond
+	start := time.Now().Add(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	var got []scrape.Sample
+	_ = m.RunAligned(ctx, start, interval, func(s scrape.Sample) { got = append(got, s) })
+	per := map[int]int{}
+	for _, s := range got[1:] {
+		per[int(s.T.Sub(start)/interval)]++
+	}
+	for k, c := range per {
+		if c > 1 {
+			t.Errorf("interval %d was scraped %d times", k, c)
+		}
+	}
+	if len(per) < 5 {
+		t.Errorf("%d intervals scraped in 1.45 s at 200 ms, want 6 or 7", len(per))
+	}
+}
+
 // An interval of 0 is the default interval (1 s): one scrape at once and
 // none more within 300 ms.
 func TestRunAlignedDefaultInterval(t *testing.T) {
