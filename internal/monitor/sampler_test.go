@@ -314,4 +314,3 @@ func BenchmarkFamilies(b *testing.B) {
 		}
 	}
 }
-
