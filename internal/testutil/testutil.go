@@ -5,9 +5,9 @@
 package testutil
 
 import (
-	"os"
-	"strings"
 	"testing"
+
+	"github.com/prometheus/procfs"
 
 	"github.com/surgeload/surge/internal/testbed"
 )
@@ -29,15 +29,13 @@ func StartTarget(t testing.TB, o testbed.Options) *testbed.Server {
 // cores is bounded by this one.
 func HostCPUs(t testing.TB) int {
 	t.Helper()
-	b, err := os.ReadFile("/proc/stat")
+	fs, err := procfs.NewDefaultFS()
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) > 0 && len(f[0]) > 3 && strings.HasPrefix(f[0], "cpu") {
-			n++
-		}
+	st, err := fs.Stat()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return n
+	return len(st.CPU)
 }
