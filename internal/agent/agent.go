@@ -123,7 +123,7 @@ func (a *Local) Run(ctx context.Context, seg Segment, emit func(metrics.Snapshot
 			// interval is whole, and goes out as such before the last,
 			// partial one, as on other agents whose timer came first;
 			// otherwise the merged interval would end after the next began.
-			now := time.Now()
+			now := metrics.Now(seg.Start)
 			for !now.Before(next) {
 				emit(snapshot(next))
 				next = next.Add(seg.Interval)

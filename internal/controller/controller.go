@@ -148,11 +148,23 @@ func (c *Controller) Adjust(v float64) {
 	} else {
 		v = float64(int(v))
 	}
-	c.event(Event{At: time.Now(), Kind: kind, Value: v})
+	c.event(Event{At: c.now(), Kind: kind, Value: v})
 	c.mu.Lock()
 	c.fixed, c.value = true, v
 	c.mu.Unlock()
 	c.steerAgents(true)
+}
+
+// now is the present instant on the run's clock (metrics.Now), or the
+// wall clock's before Run has set the start.
+func (c *Controller) now() time.Time {
+	c.mu.Lock()
+	start := c.start
+	c.mu.Unlock()
+	if start.IsZero() {
+		return time.Now()
+	}
+	return metrics.Now(start)
 }
 
 // load is the run's whole load now: the last live Adjust's value, or the
@@ -273,7 +285,7 @@ func (c *Controller) Run(ctx context.Context) (*Result, error) {
 	segs := Split(c.plan, len(c.agents))
 	// A stop before the end is an event of the run, at the moment it came.
 	recordStop := sync.OnceFunc(func() {
-		e := Event{At: time.Now(), Kind: EventStop}
+		e := Event{At: metrics.Now(start), Kind: EventStop}
 		if cause := context.Cause(ctx); cause != nil {
 			e.Detail = cause.Error()
 		}
@@ -370,7 +382,7 @@ func (c *Controller) Run(ctx context.Context) (*Result, error) {
 	}
 	// lose marks agent i lost and applies the loss policy.
 	lose := func(i int, err error) {
-		at := time.Now()
+		at := metrics.Now(start)
 		lost++
 		truths[i].res.Lost, truths[i].res.LostAt = true, at
 		name := c.agents[i].Name()
@@ -446,7 +458,7 @@ func (c *Controller) Run(ctx context.Context) (*Result, error) {
 	}
 	timeline, _ := c.Live()
 	events := c.Events()
-	res := &Result{Plan: c.plan, Started: start, Ended: time.Now(), Timeline: timeline, Total: metrics.Add(timeline...), Events: events}
+	res := &Result{Plan: c.plan, Started: start, Ended: metrics.Now(start), Timeline: timeline, Total: metrics.Add(timeline...), Events: events}
 	for _, t := range truths {
 		res.Agents = append(res.Agents, t.result(c.plan.Load.Model))
 	}
