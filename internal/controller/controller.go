@@ -148,16 +148,18 @@ func (c *Controller) Adjust(v float64) {
 	} else {
 		v = float64(int(v))
 	}
-	c.event(Event{At: c.now(), Kind: kind, Value: v})
+	c.event(Event{At: c.Now(), Kind: kind, Value: v})
 	c.mu.Lock()
 	c.fixed, c.value = true, v
 	c.mu.Unlock()
 	c.steerAgents(true)
 }
 
-// now is the present instant on the run's clock (metrics.Now), or the
-// wall clock's before Run has set the start.
-func (c *Controller) now() time.Time {
+// Now is the present instant on the run's clock (metrics.Now), or the
+// wall clock's before Run has set the start. What is timed beside the run
+// (its monitors' scrapes) takes this clock, so that its instants and the
+// run's compare alike live and once stored.
+func (c *Controller) Now() time.Time {
 	c.mu.Lock()
 	start := c.start
 	c.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/surgeload/surge/internal/controller"
 	"github.com/surgeload/surge/internal/metrics"
@@ -21,10 +22,12 @@ type monitorRun struct {
 	err  string
 }
 
-func newMonitors(ms []scenario.Monitor, log *slog.Logger) []*monitorRun {
+// newMonitors makes a scraper and a fold for each of the plan's monitors,
+// their scrapes timed on now, the run's clock (controller.Now).
+func newMonitors(ms []scenario.Monitor, now func() time.Time, log *slog.Logger) []*monitorRun {
 	var out []*monitorRun
 	for _, pm := range ms {
-		m, err := scrape.New(scrape.Target{Name: pm.Name, URL: pm.URL, Token: pm.Token, Allow: pm.Allow}, scrape.Options{})
+		m, err := scrape.New(scrape.Target{Name: pm.Name, URL: pm.URL, Token: pm.Token, Allow: pm.Allow}, scrape.Options{Now: now})
 		if err != nil {
 			// A validated plan's monitors are valid; say so loudly if not.
 			if log != nil {

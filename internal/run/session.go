@@ -76,7 +76,7 @@ func New(p scenario.Plan, o Options) *Session {
 	if s.interval <= 0 {
 		s.interval = controller.DefaultInterval
 	}
-	s.monitors = newMonitors(p.Monitors, o.Logger)
+	s.monitors = newMonitors(p.Monitors, s.ctl.Now, o.Logger)
 	return s
 }
 
