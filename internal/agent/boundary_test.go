@@ -69,3 +69,35 @@ func TestNoSnapshotSpansAnIntervalEnd(t *testing.T) {
 		t.Errorf("%d of %d runs of 2 whole intervals", n, runs)
 	}
 }
+
+// A segment's snapshots are timed on its start's clock: when the host's
+// wall clock is stepped during the segment, their bounds still differ on
+// the wall clock (what is sent and stored) by the time that passed, the
+// last, partial interval's as well.
+func TestSnapshotsKeepTheStartsClockThroughAStep(t *testing.T) {
+	target := testutil.StartTarget(t, testbed.Options{})
+	const interval, step = 100 * time.Millisecond, 15 * time.Millisecond
+	vus, d := 1, 250*time.Millisecond // ends inside its third interval
+	p, err := scenario.Quick(scenario.QuickRequest{URL: target.URL() + "/hello", Method: "GET"}, scenario.Overrides{VUs: &vus, Duration: &d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A start read before the wall clock was stepped 15 ms ahead.
+	start := testutil.Stepped(t, time.Now().Add(20*time.Millisecond), -step)
+	var snaps []metrics.Snapshot
+	seg := agent.Segment{Plan: p, Start: start, Interval: interval}
+	if err := agent.NewLocal().Run(context.Background(), seg, func(s metrics.Snapshot) { snaps = append(snaps, s) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(snaps) != 3 {
+		t.Fatalf("%d snapshots, want 3", len(snaps))
+	}
+	for i, s := range snaps {
+		if wall, mono := s.End.Round(0).Sub(s.Start.Round(0)), s.Duration(); wall != mono {
+			t.Errorf("snapshot %d lasts %v on the wall clock and %v on the monotonic one", i, wall, mono)
+		}
+	}
+	if end := snaps[2].End.Round(0).Sub(start.Round(0)); end < d || end > d+interval/2 {
+		t.Errorf("the segment ended %v after its start on the wall clock, want about %v", end, d)
+	}
+}
