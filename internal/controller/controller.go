@@ -95,6 +95,7 @@ type Controller struct {
 	steer sync.Mutex
 
 	started chan struct{} // closed when start is set
+	clock   func() time.Time // reads the start: time.Now (a test steps it)
 
 	mu     sync.Mutex
 	live   []metrics.Snapshot
@@ -129,7 +130,7 @@ func New(p scenario.Plan, o Options) *Controller {
 	if o.OnAgentLoss == "" {
 		o.OnAgentLoss = LossRebalance
 	}
-	c := &Controller{plan: p, opts: o, agents: o.Agents, started: make(chan struct{}),
+	c := &Controller{plan: p, opts: o, agents: o.Agents, started: make(chan struct{}), clock: time.Now,
 		status: make([]agentStatus, len(o.Agents)), sent: make([]float64, len(o.Agents))}
 	for i := range c.sent {
 		c.sent[i] = math.NaN()
@@ -273,7 +274,7 @@ func (c *Controller) Live() ([]metrics.Snapshot, time.Time) {
 // wrapping ErrAllAgentsLost; one aborted by LossAbort returns its Result
 // (Stopped says which agent) and that cause as its error.
 func (c *Controller) Run(ctx context.Context) (*Result, error) {
-	start := time.Now().Add(startLead(c.agents))
+	start := c.clock().Add(startLead(c.agents))
 	c.mu.Lock()
 	c.start = start
 	c.mu.Unlock()
