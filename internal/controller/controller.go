@@ -94,7 +94,7 @@ type Controller struct {
 	// last sent.
 	steer sync.Mutex
 
-	started chan struct{} // closed when start is set
+	started chan struct{}    // closed when start is set
 	clock   func() time.Time // reads the start: time.Now (a test steps it)
 
 	mu     sync.Mutex
